@@ -1,0 +1,42 @@
+import type { encodings, logLevels } from "./options.js";
+
+/** The gateway's resolved configuration; see options.ts for each key. */
+export interface SluiceConfig {
+  host: string;
+  port: number;
+  /** Absolute path. */
+  functionsDir: string;
+  /** Absolute path. */
+  cacheDir: string;
+  logLevel: (typeof logLevels)[number];
+  readMaxBytes: number;
+  writeMaxBytes: number;
+  maxHeaderBytes: number;
+  maxTimeoutMs: number;
+  defaultTimeoutMs: number;
+  drainTimeoutMs: number;
+  idleTimeoutMs: number;
+  http2: { maxConcurrentStreams: number };
+  compression: { encodings: (typeof encodings)[number][]; minBytes: number };
+  cors: {
+    origins: string[];
+    allowedHeaders: string[];
+    exposedHeaders: string[];
+    credentials: boolean;
+    maxAgeSeconds: number;
+  };
+  /** Present when tls.cert and tls.key are set; paths are absolute. */
+  tls?: { cert: string; key: string; ca?: string; requireClientCert: boolean };
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** What `sluice.config.ts` (or `.json`) may contain: any subset of the options. */
+export type SluiceConfigInput = DeepPartial<Omit<SluiceConfig, "tls">> & {
+  tls?: { cert?: string; key?: string; ca?: string; requireClientCert?: boolean };
+};
+
+/** Types a `sluice.config.ts` default export. */
+export function defineConfig(config: SluiceConfigInput): SluiceConfigInput {
+  return config;
+}

@@ -1,0 +1,138 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { sluiceError, type SluiceError } from "../errors.js";
+import { bundleModule } from "../functions/bundle-module.js";
+import type { SluiceConfig } from "./config.js";
+import { envName, options, type OptionSpec } from "./options.js";
+import { parseOptionValue } from "./parse-option-value.js";
+
+export const configFileNames = ["sluice.config.ts", "sluice.config.mts", "sluice.config.js", "sluice.config.mjs", "sluice.config.json"];
+
+export interface ConfigSources {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Dotted keys from command-line flags, e.g. { port: "9000" }. */
+  flags: Record<string, string>;
+  /** --config; otherwise the first of configFileNames found in cwd. */
+  configFile?: string;
+}
+
+/**
+ * Resolves the configuration: defaults, then the config file, then SLUICE_*
+ * environment variables, then command-line flags; each later source wins.
+ * Every value is checked, and all problems are reported together.
+ */
+export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceConfig; file?: string } | { errors: SluiceError[] }> {
+  const errors: SluiceError[] = [];
+  const values = new Map<string, unknown>();
+  const specs = new Map(options.map((o) => [o.key, o]));
+  const set = (spec: OptionSpec, raw: unknown, source: string) => {
+    const parsed = parseOptionValue(spec, raw);
+    if ("expected" in parsed) errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: spec.key, value: raw, allowed: parsed.expected, source }));
+    else values.set(spec.key, parsed.value);
+  };
+
+  const file = findConfigFile(src);
+  if (file) {
+    const loaded = await readConfigFile(file, src.cwd);
+    if ("error" in loaded) return { errors: [loaded.error] };
+    const source = path.relative(src.cwd, file) || file;
+    for (const [key, raw] of flatten(loaded.value)) {
+      const spec = specs.get(key);
+      if (!spec) errors.push(sluiceError("SLUICE_CONFIG_UNKNOWN_KEY", { key, source, known: [...specs.keys()] }));
+      else if (raw !== undefined) set(spec, raw, source);
+    }
+  } else if (src.configFile) {
+    return { errors: [sluiceError("SLUICE_CONFIG_LOAD_FAILED", { file: src.configFile, reason: "no such file" })] };
+  }
+  for (const spec of options) {
+    const raw = src.env[envName(spec.key)];
+    if (raw !== undefined && raw !== "") set(spec, raw, `environment ${envName(spec.key)}`);
+  }
+  for (const [key, raw] of Object.entries(src.flags)) {
+    const spec = specs.get(key);
+    if (!spec) errors.push(sluiceError("SLUICE_CONFIG_UNKNOWN_KEY", { key, source: "command line", known: [...specs.keys()] }));
+    else set(spec, raw, `--${key}`);
+  }
+  if (errors.length > 0) return { errors };
+
+  const get = <T>(key: string): T => (values.has(key) ? values.get(key) : specs.get(key)!.default) as T;
+  const abs = (p: string) => path.resolve(src.cwd, p);
+  const config: SluiceConfig = {
+    host: get("host"),
+    port: get("port"),
+    functionsDir: abs(get("functionsDir")),
+    cacheDir: abs(get("cacheDir")),
+    logLevel: get("logLevel"),
+    readMaxBytes: get("readMaxBytes"),
+    writeMaxBytes: get("writeMaxBytes"),
+    maxHeaderBytes: get("maxHeaderBytes"),
+    maxTimeoutMs: get("maxTimeoutMs"),
+    defaultTimeoutMs: get("defaultTimeoutMs"),
+    drainTimeoutMs: get("drainTimeoutMs"),
+    idleTimeoutMs: get("idleTimeoutMs"),
+    http2: { maxConcurrentStreams: get("http2.maxConcurrentStreams") },
+    compression: { encodings: get("compression.encodings"), minBytes: get("compression.minBytes") },
+    cors: {
+      origins: get("cors.origins"),
+      allowedHeaders: get("cors.allowedHeaders"),
+      exposedHeaders: get("cors.exposedHeaders"),
+      credentials: get("cors.credentials"),
+      maxAgeSeconds: get("cors.maxAgeSeconds"),
+    },
+  };
+  const cert = get<string | undefined>("tls.cert");
+  const key = get<string | undefined>("tls.key");
+  const ca = get<string | undefined>("tls.ca");
+  const requireClientCert = get<boolean>("tls.requireClientCert");
+  if ((cert === undefined) !== (key === undefined)) {
+    const missing = cert === undefined ? "tls.cert" : "tls.key";
+    errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: missing, value: undefined, allowed: "a PEM file path: tls.cert and tls.key go together", source: "config" }));
+  } else if (cert !== undefined && key !== undefined) {
+    config.tls = { cert: abs(cert), key: abs(key), requireClientCert, ...(ca ? { ca: abs(ca) } : {}) };
+  }
+  if (requireClientCert && (config.tls === undefined || ca === undefined)) {
+    errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: "tls.requireClientCert", value: true, allowed: "false unless tls.cert, tls.key and tls.ca are set", source: "config" }));
+  }
+  if (config.cors.credentials && config.cors.origins.includes("*")) {
+    errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: "cors.credentials", value: true, allowed: "false when cors.origins contains \"*\" (browsers refuse credentials with a wildcard origin); list the origins instead", source: "config" }));
+  }
+  return errors.length > 0 ? { errors } : { config, ...(file ? { file } : {}) };
+}
+
+function findConfigFile(src: ConfigSources): string | undefined {
+  if (src.configFile) {
+    const f = path.resolve(src.cwd, src.configFile);
+    return existsSync(f) ? f : undefined;
+  }
+  return configFileNames.map((n) => path.join(src.cwd, n)).find((f) => existsSync(f));
+}
+
+async function readConfigFile(file: string, cwd: string): Promise<{ value: unknown } | { error: SluiceError }> {
+  const fail = (reason: string) => ({ error: sluiceError("SLUICE_CONFIG_LOAD_FAILED", { file: path.relative(cwd, file) || file, reason }) });
+  try {
+    if (file.endsWith(".json")) return { value: JSON.parse(readFileSync(file, "utf8")) };
+    const built = await bundleModule(file, path.join(cwd, ".sluice", "config"));
+    if (!built.ok) return fail(built.message);
+    const mod = (await import(built.bundle.url)) as { default?: unknown };
+    if (mod.default === undefined) return fail("it has no default export; write \"export default defineConfig({ ... })\"");
+    return { value: mod.default };
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** { cors: { origins: [] } } → [["cors.origins", []]]; lists and scalars are leaves. */
+function flatten(value: unknown, prefix = ""): [string, unknown][] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return prefix === "" ? [["(root)", value]] : [[prefix, value]];
+  }
+  const out: [string, unknown][] = [];
+  for (const [k, v] of Object.entries(value)) {
+    const key = prefix === "" ? k : `${prefix}.${k}`;
+    const isGroup = typeof v === "object" && v !== null && !Array.isArray(v);
+    if (isGroup) out.push(...flatten(v, key));
+    else out.push([key, v]);
+  }
+  return out;
+}

@@ -1,0 +1,83 @@
+/**
+ * Every gateway option: its key, type, default, environment variable and
+ * meaning. This table is the single source for validation (validate-config.ts),
+ * environment overrides and the README's config reference.
+ */
+
+export type OptionType =
+  | { kind: "string"; nonEmpty?: boolean }
+  | { kind: "int"; min: number; max: number }
+  | { kind: "bool" }
+  | { kind: "enum"; values: readonly string[] }
+  | { kind: "list"; of?: readonly string[] }
+  | { kind: "path" };
+
+export interface OptionSpec {
+  /** Dotted key, as in the config file: `cors.origins`. */
+  key: string;
+  type: OptionType;
+  /** `undefined` means "not set" (only for optional paths). */
+  default: unknown;
+  doc: string;
+}
+
+const MiB = 1024 * 1024;
+
+export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export const encodings = ["gzip", "br"] as const;
+
+export const options: readonly OptionSpec[] = [
+  { key: "host", type: { kind: "string", nonEmpty: true }, default: "127.0.0.1",
+    doc: "Address to listen on. Use 0.0.0.0 (or ::) to accept connections from other machines, as in a container." },
+  { key: "port", type: { kind: "int", min: 0, max: 65535 }, default: 8080,
+    doc: "TCP port for HTTP/1.1, h2c and (with TLS) h2, all on one port. 0 picks a free port." },
+  { key: "functionsDir", type: { kind: "path" }, default: "functions",
+    doc: "Folder of function files, relative to the working directory." },
+  { key: "cacheDir", type: { kind: "path" }, default: ".sluice",
+    doc: "Folder where function files are bundled before loading, relative to the working directory. Must be inside the project so that bundles resolve the project's node_modules." },
+  { key: "logLevel", type: { kind: "enum", values: logLevels }, default: "info",
+    doc: "pino log level." },
+  { key: "readMaxBytes", type: { kind: "int", min: 1, max: 1024 * MiB }, default: 4 * MiB,
+    doc: "Largest request message accepted, in bytes, after decompression. Larger ones fail with RESOURCE_EXHAUSTED." },
+  { key: "writeMaxBytes", type: { kind: "int", min: 1, max: 1024 * MiB }, default: 4 * MiB,
+    doc: "Largest response message a handler may send, in bytes. Larger ones fail the call with RESOURCE_EXHAUSTED." },
+  { key: "maxHeaderBytes", type: { kind: "int", min: 1024, max: 1024 * 1024 }, default: 16 * 1024,
+    doc: "Largest request header block, in bytes (HTTP/1.1 header size, HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE)." },
+  { key: "maxTimeoutMs", type: { kind: "int", min: 1, max: 2_147_483_647 }, default: 3_600_000,
+    doc: "Longest deadline any call may have. A longer client deadline (grpc-timeout, connect-timeout-ms) is lowered to it." },
+  { key: "defaultTimeoutMs", type: { kind: "int", min: 1, max: 2_147_483_647 }, default: 3_600_000,
+    doc: "Deadline of calls that send none (capped by maxTimeoutMs). Long-lived streams end with DEADLINE_EXCEEDED when it passes." },
+  { key: "drainTimeoutMs", type: { kind: "int", min: 0, max: 3_600_000 }, default: 30_000,
+    doc: "On SIGTERM/SIGINT, how long in-flight calls may run before they are ended with UNAVAILABLE." },
+  { key: "idleTimeoutMs", type: { kind: "int", min: 1000, max: 86_400_000 }, default: 300_000,
+    doc: "A connection with no open call and no traffic for this long is closed (HTTP/2 with GOAWAY)." },
+  { key: "http2.maxConcurrentStreams", type: { kind: "int", min: 1, max: 100_000 }, default: 1000,
+    doc: "SETTINGS_MAX_CONCURRENT_STREAMS: open calls one HTTP/2 connection may have." },
+  { key: "compression.encodings", type: { kind: "list", of: encodings }, default: ["gzip", "br"],
+    doc: "Per-message compression the RPC protocols may negotiate, in order of preference. Empty list: identity only." },
+  { key: "compression.minBytes", type: { kind: "int", min: 0, max: 1024 * MiB }, default: 1024,
+    doc: "Response messages smaller than this are sent uncompressed." },
+  { key: "cors.origins", type: { kind: "list" }, default: [],
+    doc: "Origins browsers may call from, e.g. https://app.example.com; \"*\" allows any. Empty: no cross-origin calls." },
+  { key: "cors.allowedHeaders", type: { kind: "list" }, default: [],
+    doc: "Request headers allowed in addition to the RPC protocols' own (Content-Type, Connect-*, Grpc-Timeout, X-Grpc-Web, ...)." },
+  { key: "cors.exposedHeaders", type: { kind: "list" }, default: [],
+    doc: "Response headers exposed in addition to the protocols' own (Grpc-Status, Grpc-Message, Grpc-Status-Details-Bin, ...) and the call's own response headers." },
+  { key: "cors.credentials", type: { kind: "bool" }, default: false,
+    doc: "Send Access-Control-Allow-Credentials: true (cookies and client certificates). Not allowed with origin \"*\"." },
+  { key: "cors.maxAgeSeconds", type: { kind: "int", min: 0, max: 86_400 }, default: 7200,
+    doc: "How long browsers may cache a preflight answer." },
+  { key: "tls.cert", type: { kind: "path" }, default: undefined,
+    doc: "PEM certificate chain. With tls.key, the port speaks TLS and negotiates h2 or http/1.1 by ALPN." },
+  { key: "tls.key", type: { kind: "path" }, default: undefined,
+    doc: "PEM private key for tls.cert." },
+  { key: "tls.ca", type: { kind: "path" }, default: undefined,
+    doc: "PEM CA bundle used to verify client certificates." },
+  { key: "tls.requireClientCert", type: { kind: "bool" }, default: false,
+    doc: "Reject TLS clients without a certificate signed by tls.ca." },
+];
+
+/** SLUICE_CORS_ORIGINS for cors.origins. */
+export function envName(key: string): string {
+  return "SLUICE_" + key.split(".").map((part) => part.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()).join("_");
+}

@@ -1,0 +1,42 @@
+import type { OptionSpec } from "./options.js";
+
+/**
+ * Checks one option value against its spec. Values from the environment and
+ * the command line arrive as strings and are parsed here; values from a
+ * config file arrive typed. Returns the value or the "expected …" text of the
+ * error.
+ */
+export function parseOptionValue(spec: OptionSpec, raw: unknown): { value: unknown } | { expected: string } {
+  const t = spec.type;
+  switch (t.kind) {
+    case "string":
+    case "path": {
+      const expected = t.kind === "path" ? "a file or folder path" : "a non-empty string";
+      if (typeof raw !== "string" || raw.trim() === "") return { expected };
+      return { value: raw };
+    }
+    case "int": {
+      const expected = `an integer from ${t.min} to ${t.max}`;
+      const n = typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+      if (typeof n !== "number" || !Number.isSafeInteger(n) || n < t.min || n > t.max) return { expected };
+      return { value: n };
+    }
+    case "bool": {
+      if (typeof raw === "boolean") return { value: raw };
+      if (raw === "true" || raw === "1") return { value: true };
+      if (raw === "false" || raw === "0") return { value: false };
+      return { expected: "true or false" };
+    }
+    case "enum": {
+      if (typeof raw === "string" && t.values.includes(raw)) return { value: raw };
+      return { expected: `one of ${t.values.join(", ")}` };
+    }
+    case "list": {
+      const expected = t.of ? `a list of ${t.of.join(", ")}` : "a list of strings";
+      const list = typeof raw === "string" ? raw.split(",").map((s) => s.trim()).filter((s) => s !== "") : raw;
+      if (!Array.isArray(list) || list.some((v) => typeof v !== "string" || v === "")) return { expected };
+      if (t.of && list.some((v) => !t.of!.includes(v))) return { expected };
+      return { value: [...new Set(list as string[])] };
+    }
+  }
+}

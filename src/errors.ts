@@ -1,0 +1,116 @@
+import { ConnectError, type Code } from "@connectrpc/connect";
+
+/**
+ * The catalogue of every error Sluice reports to an operator, a handler
+ * author or (through the RPC protocols) a client. Each has a stable code,
+ * a message that names what is wrong and, where there is one, the fix.
+ * README.md ("Errors") documents each code; test/errors.test.ts checks
+ * that the two stay in step.
+ */
+
+/** An error Sluice raises on purpose, with a stable `SLUICE_…` code. */
+export class SluiceError extends Error {
+  override name = "SluiceError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export type ErrorCode = keyof typeof catalogue;
+
+/**
+ * Message builders, keyed by code. The key is the stable code users search
+ * for; the function builds the message from the details at hand.
+ */
+const catalogue = {
+  // Configuration (sluice.config.*, SLUICE_* environment, CLI flags).
+  SLUICE_CONFIG_INVALID: (p: { key: string; value: unknown; allowed: string; source: string }) =>
+    `config ${p.key} = ${show(p.value)} (from ${p.source}) is not allowed: expected ${p.allowed}`,
+  SLUICE_CONFIG_UNKNOWN_KEY: (p: { key: string; source: string; known: string[] }) =>
+    `config key ${p.key} (from ${p.source}) is not a Sluice option; known keys here: ${p.known.join(", ")}`,
+  SLUICE_CONFIG_LOAD_FAILED: (p: { file: string; reason: string }) =>
+    `could not load config file ${p.file}: ${p.reason}`,
+  SLUICE_CLI_USAGE: (p: { reason: string }) => `${p.reason}\nRun "sluice --help" for usage.`,
+  SLUICE_TLS_FILE_UNREADABLE: (p: { key: string; file: string; reason: string }) =>
+    `config ${p.key}: cannot read ${p.file} (${p.reason}); give the path of a PEM file`,
+  SLUICE_LISTEN_FAILED: (p: { address: string; reason: string }) =>
+    `cannot listen on ${p.address}: ${p.reason}; choose another port with --port or SLUICE_PORT`,
+
+  // Function files (functions/).
+  SLUICE_FUNCTIONS_DIR_MISSING: (p: { dir: string }) =>
+    `functions directory ${p.dir} does not exist; create it or point --functions at the right folder`,
+  SLUICE_FUNCTION_BUILD_FAILED: (p: { file: string; reason: string }) =>
+    `${p.file}: does not compile:\n${p.reason}\nFix the code above; nothing from this file was loaded`,
+  SLUICE_FUNCTION_IMPORT_FAILED: (p: { file: string; reason: string }) =>
+    `${p.file}: threw while being loaded: ${p.reason}\nCode at the top level of a function file runs at load; move work that can fail into the handler`,
+  SLUICE_FUNCTION_NO_DEFAULT_EXPORT: (p: { file: string }) =>
+    `${p.file}: has no default export; end the file with "export default defineFunction({ service, implementation })" (import defineFunction from "sluice"), or prefix the file name with "_" if it is a helper and not a function`,
+  SLUICE_FUNCTION_NOT_DEFINED: (p: { file: string; got: string }) =>
+    `${p.file}: the default export is ${p.got}, not a definition made with defineFunction(); write "export default defineFunction({ service, implementation })"`,
+  SLUICE_FUNCTION_UNKNOWN_SERVICE: (p: { file: string; got: string }) =>
+    `${p.file}: "service" is ${p.got}, not a service descriptor; import the service from the code generated from proto/ (e.g. import { GreetService } from "../proto/gen/greet/v1/greet_pb.js") and run "npm run generate" after changing a .proto file`,
+  SLUICE_FUNCTION_UNKNOWN_METHOD: (p: { file: string; service: string; method: string; known: string[] }) =>
+    `${p.file}: ${p.service} has no method "${p.method}"; its methods are ${p.known.join(", ")} (in lowerCamelCase); rename or remove "${p.method}"`,
+  SLUICE_FUNCTION_WRONG_STREAM_KIND: (p: { file: string; service: string; method: string; kind: string; fix: string }) =>
+    `${p.file}: ${p.service}.${p.method} is ${p.kind}: ${p.fix}`,
+  SLUICE_FUNCTION_NOT_A_FUNCTION: (p: { file: string; service: string; method: string; got: string }) =>
+    `${p.file}: implementation of ${p.service}.${p.method} is ${p.got}; it must be a function`,
+  SLUICE_FUNCTION_BAD_OPTION: (p: { file: string; key: string; value: unknown; allowed: string }) =>
+    `${p.file}: option ${p.key} = ${show(p.value)} is not allowed: expected ${p.allowed}`,
+  SLUICE_FUNCTION_DUPLICATE_METHOD: (p: { method: string; files: string[] }) =>
+    `${p.method} is implemented by both ${p.files.join(" and ")}; a method can live in one file only, remove it from one of them`,
+  SLUICE_FUNCTION_SPLIT_NOT_DECLARED: (p: { service: string; files: string[] }) =>
+    `${p.service} is defined in ${p.files.join(" and ")}; to split a service over several files, add "split: true" to the definition in every one of them`,
+
+  // Errors clients see, sent with the protocol's status (see src/protocol/).
+  SLUICE_RPC_UNIMPLEMENTED: (p: { path: string }) =>
+    `${p.path} is not served here: no function implements it`,
+  SLUICE_RPC_DRAINING: () => `the server is shutting down; retry on another instance`,
+  SLUICE_RPC_DRAIN_TIMEOUT: (p: { ms: number }) =>
+    `the server shut down before this call finished (drain timeout ${p.ms} ms); retry on another instance`,
+  SLUICE_RPC_INTERNAL: (p: { requestId: string }) =>
+    `internal error; the server log has the details under request id ${p.requestId}`,
+  SLUICE_RPC_DEADLINE_EXCEEDED: (p: { ms: number }) =>
+    `the deadline of ${p.ms} ms was exceeded`,
+} as const;
+
+type Params<C extends ErrorCode> = Parameters<(typeof catalogue)[C]>[0];
+
+/** Builds the catalogued error `code` from its details. */
+export function sluiceError<C extends ErrorCode>(
+  code: C,
+  ...args: Params<C> extends undefined ? [] : [details: Params<C>, cause?: unknown]
+): SluiceError {
+  const [details, cause] = args as [Params<C>, unknown];
+  const build = catalogue[code] as (p: Params<C>) => string;
+  return new SluiceError(code, `${code}: ${build(details)}`, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * Builds the catalogued error `code` as a ConnectError with the RPC status
+ * `status`, for errors a client sees.
+ */
+export function rpcError<C extends ErrorCode>(
+  code: C,
+  status: Code,
+  ...args: Params<C> extends undefined ? [] : [details: Params<C>]
+): ConnectError {
+  const build = catalogue[code] as (p: Params<C> | undefined) => string;
+  return new ConnectError(`${code}: ${build(args[0])}`, status);
+}
+
+/** Every code in the catalogue, for the docs check. */
+export const errorCodes = Object.keys(catalogue) as ErrorCode[];
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,51 @@
+import path from "node:path";
+import { sluiceError, type SluiceError } from "../errors.js";
+import { bundleModule } from "./bundle-module.js";
+import { validateDefinition, type ValidFunction } from "./validate-definition.js";
+
+/** One function file, compiled, imported and validated. */
+export interface LoadedFunction extends ValidFunction {
+  /** Absolute path of the function file. */
+  file: string;
+  /** The path shown to people: relative to the working directory. */
+  displayPath: string;
+  /** Hash of the bundle; changes whenever the file or what it imports changes. */
+  hash: string;
+  /** Every local file the function was built from (for the dev watcher). */
+  inputs: string[];
+}
+
+export type LoadOutcome =
+  | { ok: true; fn: LoadedFunction }
+  | { ok: false; file: string; inputs: string[]; error: SluiceError };
+
+/**
+ * Loads one function file: bundles it (and the local files it imports) into
+ * `bundleDir`, imports the bundle, and validates its default export.
+ */
+export async function loadFunctionFile(file: string, functionsDir: string, bundleDir: string): Promise<LoadOutcome> {
+  const displayPath = path.relative(process.cwd(), file) || file;
+  const outDir = path.join(bundleDir, path.dirname(path.relative(functionsDir, file)));
+  const built = await bundleModule(file, outDir);
+  if (!built.ok) {
+    return { ok: false, file, inputs: [file], error: sluiceError("SLUICE_FUNCTION_BUILD_FAILED", { file: displayPath, reason: built.message }) };
+  }
+  const { url, hash, inputs } = built.bundle;
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(url)) as Record<string, unknown>;
+  } catch (e) {
+    return { ok: false, file, inputs, error: sluiceError("SLUICE_FUNCTION_IMPORT_FAILED", { file: displayPath, reason: reasonOf(e) }, e) };
+  }
+  const checked = validateDefinition(displayPath, namespace);
+  if (!checked.ok) return { ok: false, file, inputs, error: checked.error };
+  return { ok: true, fn: { ...checked.fn, file, displayPath, hash, inputs } };
+}
+
+function reasonOf(e: unknown): string {
+  if (e instanceof Error) {
+    const where = e.stack?.split("\n").find((line) => line.includes("file://") || line.includes("/"))?.trim();
+    return where ? `${e.message} (${where})` : e.message;
+  }
+  return String(e);
+}

@@ -1,0 +1,111 @@
+import { Code, createContextValues } from "@connectrpc/connect";
+import { codeFromHttpStatus } from "@connectrpc/connect/protocol-connect";
+import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { rpcError } from "../errors.js";
+import { applyDeadlinePolicy } from "../protocol/deadline-header.js";
+import { detectProtocol } from "../protocol/detect-protocol.js";
+import { writeRpcError } from "../protocol/write-rpc-error.js";
+import type { CorsPolicy } from "./cors-policy.js";
+import type { InFlight } from "./in-flight.js";
+import type { RouteTable } from "./route-table.js";
+import { rpcContextKey, type RpcContext } from "./rpc-context.js";
+import { sendResponse } from "./send-response.js";
+
+export interface RpcRouteDeps {
+  table: RouteTable;
+  inFlight: InFlight;
+  cors: CorsPolicy;
+  isDraining(): boolean;
+}
+
+/**
+ * The request path of every RPC, in one place:
+ *
+ *   socket → Listener → Fastify (onRequest hooks: CORS, request id)
+ *     → this route: look the path up in the RouteTable, apply the deadline
+ *       policy, run the Connect handler (all three protocols), write the
+ *       response to the raw Node response
+ *
+ * One catch-all route serves every RPC path because Fastify's route table
+ * is frozen after `ready` and functions come and go at run time.
+ */
+export function registerRpcRoute(app: FastifyInstance, deps: RpcRouteDeps): void {
+  app.register(async (scope) => {
+    // Connect reads request bodies itself; Fastify must not parse or limit them.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", (_req, _payload, done) => done(null, undefined));
+    scope.route({
+      method: ["GET", "POST"],
+      url: "/*",
+      handler: (req, reply) => serveRpc(req, reply, deps),
+    });
+  });
+}
+
+async function serveRpc(req: FastifyRequest, reply: FastifyReply, deps: RpcRouteDeps): Promise<void> {
+  reply.hijack();
+  const raw = req.raw;
+  const res = reply.raw;
+  const url = raw.url ?? "/";
+  const q = url.indexOf("?");
+  const path = q === -1 ? url : url.slice(0, q);
+  const started = performance.now();
+  const headers = responseHeaders(reply, req);
+  const route = deps.table.get(path);
+  if (!route) {
+    if (req.method === "GET" && !looksLikeRpcPath(path)) {
+      res.writeHead(404, { ...headers, "content-type": "text/plain" }).end("404 not found\n");
+      return;
+    }
+    writeRpcError(raw, res, rpcError("SLUICE_RPC_UNIMPLEMENTED", Code.Unimplemented, { path }), headers);
+    logCall(req, path, Code.Unimplemented, started);
+    return;
+  }
+  if (deps.isDraining()) {
+    writeRpcError(raw, res, rpcError("SLUICE_RPC_DRAINING", Code.Unavailable), { ...headers, connection: "close" });
+    logCall(req, path, Code.Unavailable, started);
+    return;
+  }
+  const rpc: RpcContext = { requestId: String(req.id), log: req.log };
+  deps.inFlight.begin();
+  try {
+    const uReq = universalRequestFromNodeRequest(raw, res, undefined, createContextValues().set(rpcContextKey, rpc));
+    applyDeadlinePolicy(uReq.header, detectProtocol(raw.headers["content-type"]), route.deadline);
+    const uRes = await route.handler(uReq);
+    if (uRes.header) {
+      for (const [k, v] of Object.entries(headers)) uRes.header.set(k, String(v));
+      deps.cors.exposeResponseHeaders(req, uRes.header);
+    }
+    await sendResponse(uRes, res);
+    logCall(req, path, rpc.code ?? statusOf(uRes), started);
+  } catch (e) {
+    // Writing failed: the client went away mid-response. Nothing to answer.
+    req.log.debug({ err: e, rpc: path }, "rpc response not delivered");
+    logCall(req, path, rpc.code ?? Code.Canceled, started);
+  } finally {
+    deps.inFlight.end();
+  }
+}
+
+/** Headers Fastify hooks set on the reply (CORS) plus the request id. */
+function responseHeaders(reply: FastifyReply, req: FastifyRequest): Record<string, string | string[] | number> {
+  const out: Record<string, string | string[] | number> = { "x-request-id": String(req.id) };
+  for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+function looksLikeRpcPath(path: string): boolean {
+  return /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/.test(path);
+}
+
+/** The status of a finished response: gRPC trailers, else the Connect HTTP status. */
+function statusOf(uRes: { status: number; trailer?: Headers; header?: Headers }): number {
+  const grpc = uRes.trailer?.get("grpc-status") ?? uRes.header?.get("grpc-status");
+  if (grpc != null) return Number(grpc);
+  return uRes.status === 200 ? 0 : codeFromHttpStatus(uRes.status);
+}
+
+function logCall(req: FastifyRequest, path: string, code: number, started: number): void {
+  req.log.info({ rpc: path, code: code === 0 ? "OK" : (Code[code as Code] ?? code), ms: Math.round((performance.now() - started) * 10) / 10 }, "rpc");
+}

@@ -1,0 +1,44 @@
+import { parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
+import { parseTimeout as parseGrpcTimeout } from "@connectrpc/connect/protocol-grpc";
+import type { RpcProtocol } from "./detect-protocol.js";
+
+const grpcTimeout = "grpc-timeout";
+const connectTimeout = "connect-timeout-ms";
+
+/** The deadline bounds of one route. */
+export interface DeadlinePolicy {
+  /** A client deadline above this is lowered to it. */
+  maxMs: number;
+  /** The deadline of calls that send none (itself capped by maxMs). */
+  defaultMs: number;
+}
+
+/**
+ * Applies a route's deadline policy to the request's timeout header, in
+ * place: a deadline longer than `maxMs` is lowered, a missing one becomes
+ * `defaultMs`. A malformed value is left alone so that the protocol handler
+ * rejects it with the protocol's own error. Returns the deadline in effect,
+ * or undefined when the header is malformed.
+ *
+ * Rewriting the header (rather than passing connect's `maxTimeoutMs`, which
+ * rejects long deadlines with INVALID_ARGUMENT) keeps clients with generous
+ * deadlines working, and lets the handler see the real deadline in
+ * `ctx.timeoutMs()`.
+ */
+export function applyDeadlinePolicy(header: Headers, protocol: RpcProtocol, policy: DeadlinePolicy): number | undefined {
+  const name = protocol === "connect" ? connectTimeout : grpcTimeout;
+  const raw = header.get(name);
+  const parsed = protocol === "connect"
+    ? parseConnectTimeout(raw, Number.MAX_SAFE_INTEGER)
+    : parseGrpcTimeout(raw, Number.MAX_SAFE_INTEGER);
+  if (parsed.error) return undefined;
+  const wanted = parsed.timeoutMs ?? policy.defaultMs;
+  const ms = Math.min(wanted, policy.maxMs);
+  if (ms !== parsed.timeoutMs) header.set(name, protocol === "connect" ? String(ms) : formatGrpcTimeout(ms));
+  return ms;
+}
+
+/** grpc-timeout allows at most 8 digits; switch to seconds above that. */
+function formatGrpcTimeout(ms: number): string {
+  return ms <= 99_999_999 ? `${ms}m` : `${Math.floor(ms / 1000)}S`;
+}

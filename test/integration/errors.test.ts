@@ -1,0 +1,198 @@
+// Bad input and failing handlers get the protocol's own error, with the
+// right code, and never a crash, a hang or a stack trace.
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { ProbeDetailSchema, ProbeRequestSchema, ProbeResponseSchema, ProbeService } from "../gen/probe/v1/probe_pb.js";
+import { client } from "../support/clients.js";
+import { startGateway } from "../support/gateway.js";
+import { envelope, h1Request, h2Request, parseEnvelopes } from "../support/raw-http.js";
+
+const gw = await startGateway({
+  args: ["--set", "readMaxBytes=4096", "--set", "writeMaxBytes=4096", "--set", "maxTimeoutMs=2000", "--set", "defaultTimeoutMs=1500"],
+});
+after(async () => assert.equal(await gw.stop(), 0));
+
+const unaryPath = "/probe.v1.ProbeService/Unary";
+const probeBytes = (init: Parameters<typeof create<typeof ProbeRequestSchema>>[1]) => toBinary(ProbeRequestSchema, create(ProbeRequestSchema, init));
+
+const transports = {
+  grpc: createGrpcTransport({ baseUrl: gw.url }),
+  "grpc-web": createGrpcWebTransport({ baseUrl: gw.url, httpVersion: "1.1" }),
+  connect: createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1" }),
+};
+
+async function failure(p: Promise<unknown>): Promise<ConnectError> {
+  return p.then(() => assert.fail("expected the call to fail"), (e) => ConnectError.from(e));
+}
+
+describe("unknown method is UNIMPLEMENTED in every protocol", () => {
+  test("gRPC: Trailers-Only with grpc-status 12", async () => {
+    const res = await h2Request(gw.port, { path: "/probe.v1.ProbeService/Nope", headers: { "content-type": "application/grpc" }, body: envelope(new Uint8Array()) });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers["grpc-status"], "12");
+    assert.match(String(res.headers["grpc-message"]), /SLUICE_RPC_UNIMPLEMENTED/);
+  });
+  test("gRPC-Web: trailer frame in the body", async () => {
+    const res = await h1Request(gw.port, { path: "/nope.v1.Nope/Nope", headers: { "content-type": "application/grpc-web+proto" }, body: envelope(new Uint8Array()) });
+    assert.equal(res.status, 200);
+    const [frame] = parseEnvelopes(res.body);
+    assert.equal(frame?.flags, 0x80);
+    assert.match(frame!.data.toString(), /grpc-status: ?12/);
+  });
+  test("Connect unary: HTTP 501 with a JSON error", async () => {
+    const res = await h1Request(gw.port, { path: "/probe.v1.ProbeService/Nope", headers: { "content-type": "application/json" }, body: "{}" });
+    assert.equal(res.status, 501);
+    assert.equal(JSON.parse(res.body.toString()).code, "unimplemented");
+  });
+  test("Connect streaming: end-of-stream message with the error", async () => {
+    const res = await h1Request(gw.port, { path: "/probe.v1.ProbeService/Nope", headers: { "content-type": "application/connect+json" }, body: envelope(Buffer.from("{}")) });
+    const [end] = parseEnvelopes(res.body);
+    assert.equal(end?.flags, 0x02);
+    assert.equal(JSON.parse(end!.data.toString()).error.code, "unimplemented");
+  });
+});
+
+describe("malformed requests", () => {
+  test("unsupported content type: 415", async () => {
+    const res = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "text/plain" }, body: "hello" });
+    assert.equal(res.status, 415);
+  });
+  // An unparseable message is INTERNAL, as in grpc-go and grpc-java, with
+  // the parser's reason; the process logs nothing alarming and keeps serving.
+  test("malformed protobuf (Connect): internal, naming the parse failure", async () => {
+    const res = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "application/proto" }, body: Buffer.from([0x0a, 0xff, 0xff, 0xff]) });
+    assert.equal(res.status, 500);
+    assert.deepEqual(JSON.parse(res.body.toString()), { code: "internal", message: "parse binary: premature EOF" });
+  });
+  test("malformed JSON (Connect): invalid_argument", async () => {
+    const res = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "application/json" }, body: "{not json" });
+    assert.equal(res.status, 400);
+    assert.equal(JSON.parse(res.body.toString()).code, "invalid_argument");
+  });
+  test("malformed protobuf (gRPC): grpc-status INTERNAL, naming the parse failure", async () => {
+    const res = await h2Request(gw.port, { path: unaryPath, headers: { "content-type": "application/grpc" }, body: envelope(Buffer.from([0x0a, 0xff, 0xff])) });
+    assert.equal(res.status, 200);
+    assert.equal(res.trailers["grpc-status"], String(Code.Internal));
+    assert.match(String(res.trailers["grpc-message"]), /^parse binary/);
+  });
+  test("truncated envelope (gRPC): grpc-status INVALID_ARGUMENT", async () => {
+    const body = envelope(probeBytes({ text: "hi" })).subarray(0, 6); // header says 4 bytes, 1 arrives
+    const res = await h2Request(gw.port, { path: unaryPath, headers: { "content-type": "application/grpc" }, body });
+    assert.equal(res.trailers["grpc-status"] ?? res.headers["grpc-status"], String(Code.InvalidArgument));
+  });
+  test("malformed grpc-timeout: INVALID_ARGUMENT", async () => {
+    const res = await h2Request(gw.port, { path: unaryPath, headers: { "content-type": "application/grpc", "grpc-timeout": "soon" }, body: envelope(probeBytes({})) });
+    assert.equal(res.trailers["grpc-status"] ?? res.headers["grpc-status"], String(Code.InvalidArgument));
+    assert.match(String(res.trailers["grpc-message"] ?? res.headers["grpc-message"]), /timeout/);
+  });
+  test("malformed connect-timeout-ms: HTTP 400 invalid_argument", async () => {
+    const res = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "application/json", "connect-timeout-ms": "-5" }, body: "{}" });
+    assert.equal(res.status, 400);
+    assert.equal(JSON.parse(res.body.toString()).code, "invalid_argument");
+  });
+  test("oversized request headers: HTTP 431, the process keeps serving", async () => {
+    const res = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "application/json", "x-big": "x".repeat(32 * 1024) }, body: "{}" });
+    assert.equal(res.status, 431);
+    const ok = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "application/json" }, body: "{}" });
+    assert.equal(ok.status, 200);
+  });
+});
+
+for (const [name, transport] of Object.entries(transports)) {
+  describe(`handler errors over ${name}`, () => {
+    const probe = client(ProbeService, transport);
+
+    test("a ConnectError keeps its code, message, metadata and details", async () => {
+      const err = await failure(probe.unary({ fail: { code: Code.PermissionDenied, message: "not yours: /a/b", metadata: { "x-reason": "owner-only" }, withDetail: true } }));
+      assert.equal(err.code, Code.PermissionDenied);
+      assert.equal(err.rawMessage, "not yours: /a/b");
+      assert.equal(err.metadata.get("x-reason"), "owner-only");
+      const [detail] = err.findDetails(ProbeDetailSchema);
+      assert.equal(detail?.reason, "asked for");
+      assert.equal(detail?.at, 42n);
+    });
+
+    test("a plain Error becomes INTERNAL with the request id and no stack", async () => {
+      const err = await failure(probe.unary({ fail: { plainError: true, message: "boom" } }));
+      assert.equal(err.code, Code.Internal);
+      assert.match(err.rawMessage, /^SLUICE_RPC_INTERNAL: internal error; the server log has the details under request id (\S+)$/);
+      assert.doesNotMatch(err.rawMessage, /boom|secret|at |\.ts|\.js/);
+      const requestId = /request id (\S+)$/.exec(err.rawMessage)![1]!;
+      // The log has the whole story under that request id.
+      await gw.waitForOutput(new RegExp(`"reqId":"${requestId}".*plain failure: boom`));
+    });
+
+    test("a request message over readMaxBytes: RESOURCE_EXHAUSTED", async () => {
+      const err = await failure(probe.unary({ payload: new Uint8Array(8192) }));
+      assert.equal(err.code, Code.ResourceExhausted);
+    });
+
+    test("a response message over writeMaxBytes: RESOURCE_EXHAUSTED", async () => {
+      const err = await failure(probe.unary({ responseBytes: 8192 }));
+      assert.equal(err.code, Code.ResourceExhausted);
+    });
+
+    test("a client-stream error ends the call with the handler's error", async () => {
+      const err = await failure(probe.clientStream((async function* () {
+        yield { text: "one" };
+        yield { fail: { code: Code.FailedPrecondition, message: "second one is bad" } };
+      })()));
+      assert.equal(err.code, Code.FailedPrecondition);
+    });
+
+    test("the gateway clamps a long client deadline to maxTimeoutMs", async () => {
+      const res = await probe.unary({ text: "t" }, { timeoutMs: 60_000 });
+      assert.ok(res.timeoutMs > 0n && res.timeoutMs <= 2000n, `handler saw ${res.timeoutMs} ms`);
+    });
+
+    test("a call without a deadline gets defaultTimeoutMs", async () => {
+      const res = await probe.unary({ text: "t" });
+      assert.ok(res.timeoutMs > 1000n && res.timeoutMs <= 1500n, `handler saw ${res.timeoutMs} ms`);
+    });
+  });
+}
+
+describe("deadlines are enforced by the gateway, even on handlers that ignore them", () => {
+  test("unary handler sleeping past its grpc-timeout: DEADLINE_EXCEEDED from the server", async () => {
+    // A raw request: no client-side timer, so only the gateway can end it.
+    const res = await h2Request(gw.port, {
+      path: unaryPath,
+      headers: { "content-type": "application/grpc", "grpc-timeout": "200m" },
+      body: envelope(probeBytes({ sleepMs: 10_000, ignoreSignal: true })),
+    });
+    assert.equal(res.trailers["grpc-status"] ?? res.headers["grpc-status"], String(Code.DeadlineExceeded));
+  });
+  test("server stream that never stops: ends at defaultTimeoutMs with DEADLINE_EXCEEDED", async () => {
+    const res = await h2Request(gw.port, {
+      path: "/probe.v1.ProbeService/ServerStream",
+      headers: { "content-type": "application/grpc" },
+      body: envelope(probeBytes({ count: 0, sleepMs: 50, ignoreSignal: true })),
+    });
+    const frames = parseEnvelopes(res.body);
+    assert.ok(frames.length > 3, "it streamed before the deadline");
+    assert.equal(fromBinary(ProbeResponseSchema, frames[0]!.data).sequence, 1n);
+    assert.equal(res.trailers["grpc-status"], String(Code.DeadlineExceeded));
+  });
+});
+
+describe("Connect GET and request ids", () => {
+  test("GET works for a NO_SIDE_EFFECTS method", async () => {
+    const message = encodeURIComponent(JSON.stringify({ text: "via GET" }));
+    const res = await h1Request(gw.port, { method: "GET", path: `${unaryPath}?encoding=json&message=${message}&connect=v1` });
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(res.body.toString()).text, "via GET");
+  });
+  test("GET is refused for other methods", async () => {
+    const res = await h1Request(gw.port, { method: "GET", path: "/probe.v1.ProbeService/ServerStream?encoding=json&message=%7B%7D&connect=v1" });
+    assert.equal(res.status, 405);
+  });
+  test("every response carries a request id; a sane incoming one is kept", async () => {
+    const fresh = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "application/json" }, body: "{}" });
+    assert.match(String(fresh.headers["x-request-id"]), /^[0-9a-f]{8}-[0-9a-z]+$/);
+    const kept = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "application/json", "x-request-id": "trace-123" }, body: "{}" });
+    assert.equal(kept.headers["x-request-id"], "trace-123");
+  });
+});
