@@ -8,6 +8,8 @@ export interface SluiceConfig {
   functionsDir: string;
   /** Absolute path. */
   cacheDir: string;
+  /** Absolute path; undefined when no static files are served. */
+  staticDir?: string;
   logLevel: (typeof logLevels)[number];
   readMaxBytes: number;
   writeMaxBytes: number;

@@ -85,6 +85,8 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
   const key = get<string | undefined>("tls.key");
   const ca = get<string | undefined>("tls.ca");
   const requireClientCert = get<boolean>("tls.requireClientCert");
+  const staticDir = get<string | undefined>("staticDir");
+  if (staticDir !== undefined) config.staticDir = abs(staticDir);
   if ((cert === undefined) !== (key === undefined)) {
     const missing = cert === undefined ? "tls.cert" : "tls.key";
     errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: missing, value: undefined, allowed: "a PEM file path: tls.cert and tls.key go together", source: "config" }));

@@ -35,6 +35,8 @@ export const options: readonly OptionSpec[] = [
     doc: "Folder of function files, relative to the working directory." },
   { key: "cacheDir", type: { kind: "path" }, default: ".sluice",
     doc: "Folder where function files are bundled before loading, relative to the working directory. Must be inside the project so that bundles resolve the project's node_modules." },
+  { key: "staticDir", type: { kind: "path" }, default: undefined,
+    doc: "Folder served over GET for paths that are not RPCs, such as a browser app that calls the functions (index.html at /). Unset: no files are served." },
   { key: "logLevel", type: { kind: "enum", values: logLevels }, default: "info",
     doc: "pino log level." },
   { key: "readMaxBytes", type: { kind: "int", min: 1, max: 1024 * MiB }, default: 4 * MiB,

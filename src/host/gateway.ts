@@ -60,7 +60,7 @@ export class Gateway {
     const cors = new CorsPolicy(config.cors);
     cors.register(this.app);
     registerHttpEndpoints(this.app, this.health);
-    registerRpcRoute(this.app, { table: this.table, inFlight: this.#inFlight, cors, isDraining: () => this.health.draining });
+    registerRpcRoute(this.app, { ...(config.staticDir ? { staticDir: config.staticDir } : {}), table: this.table, inFlight: this.#inFlight, cors, isDraining: () => this.health.draining });
   }
 
   get log(): FastifyInstance["log"] {

@@ -1,6 +1,7 @@
 import { Code, createContextValues } from "@connectrpc/connect";
 import { codeFromHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
+import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { rpcError } from "../errors.js";
 import { applyDeadlinePolicy } from "../protocol/deadline-header.js";
@@ -14,6 +15,8 @@ import { sendResponse } from "./send-response.js";
 
 export interface RpcRouteDeps {
   table: RouteTable;
+  /** Serve GET requests for non-RPC paths from this folder (config staticDir). */
+  staticDir?: string;
   inFlight: InFlight;
   cors: CorsPolicy;
   isDraining(): boolean;
@@ -32,6 +35,7 @@ export interface RpcRouteDeps {
  */
 export function registerRpcRoute(app: FastifyInstance, deps: RpcRouteDeps): void {
   app.register(async (scope) => {
+    if (deps.staticDir) await scope.register(fastifyStatic, { root: deps.staticDir, serve: false });
     // Connect reads request bodies itself; Fastify must not parse or limit them.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_req, _payload, done) => done(null, undefined));
@@ -44,20 +48,22 @@ export function registerRpcRoute(app: FastifyInstance, deps: RpcRouteDeps): void
 }
 
 async function serveRpc(req: FastifyRequest, reply: FastifyReply, deps: RpcRouteDeps): Promise<void> {
-  reply.hijack();
   const raw = req.raw;
   const res = reply.raw;
   const url = raw.url ?? "/";
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
+  const route = deps.table.get(path);
+  if (!route && req.method === "GET" && !looksLikeRpcPath(path)) {
+    // Not an RPC: a static file, if there is a folder for them.
+    reply.header("x-request-id", String(req.id));
+    if (deps.staticDir) return reply.sendFile(path.endsWith("/") ? `${path}index.html` : path);
+    return reply.code(404).type("text/plain").send("404 not found\n");
+  }
+  reply.hijack();
   const started = performance.now();
   const headers = responseHeaders(reply, req);
-  const route = deps.table.get(path);
   if (!route) {
-    if (req.method === "GET" && !looksLikeRpcPath(path)) {
-      res.writeHead(404, { ...headers, "content-type": "text/plain" }).end("404 not found\n");
-      return;
-    }
     writeRpcError(raw, res, rpcError("SLUICE_RPC_UNIMPLEMENTED", Code.Unimplemented, { path }), headers);
     logCall(req, path, Code.Unimplemented, started);
     return;
