@@ -30,7 +30,8 @@ async function main(argv: string[]): Promise<number> {
 
   let gateway: Gateway;
   try {
-    gateway = new Gateway(config);
+    // check prints its verdict; info logs about starting and stopping are noise there.
+    gateway = new Gateway(command === "check" ? { ...config, logLevel: "warn" } : config);
   } catch (e) {
     return fail([e]);
   }

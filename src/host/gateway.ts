@@ -12,6 +12,7 @@ import { HealthStatus } from "../observe/health-status.js";
 import { reportErrors } from "../observe/report-errors.js";
 import { CorsPolicy } from "./cors-policy.js";
 import { createRoutes, type RouteContext } from "./create-routes.js";
+import { registerHttpCompression } from "./http-compression.js";
 import { registerHttpEndpoints } from "./http-endpoints.js";
 import { InFlight } from "./in-flight.js";
 import { Listener } from "./listener.js";
@@ -59,6 +60,7 @@ export class Gateway {
     this.#builtInRoutes = createRoutes(healthRouteSource(this.health), this.#routeContext);
     const cors = new CorsPolicy(config.cors);
     cors.register(this.app);
+    void registerHttpCompression(this.app);
     registerHttpEndpoints(this.app, this.health);
     registerRpcRoute(this.app, { ...(config.staticDir ? { staticDir: config.staticDir } : {}), table: this.table, inFlight: this.#inFlight, cors, isDraining: () => this.health.draining });
   }
