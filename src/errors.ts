@@ -74,8 +74,6 @@ const catalogue = {
     `the server shut down before this call finished (drain timeout ${p.ms} ms); retry on another instance`,
   SLUICE_RPC_INTERNAL: (p: { requestId: string }) =>
     `internal error; the server log has the details under request id ${p.requestId}`,
-  SLUICE_RPC_DEADLINE_EXCEEDED: (p: { ms: number }) =>
-    `the deadline of ${p.ms} ms was exceeded`,
 } as const;
 
 type Params<C extends ErrorCode> = Parameters<(typeof catalogue)[C]>[0];

@@ -38,7 +38,7 @@ export const options: readonly OptionSpec[] = [
   { key: "staticDir", type: { kind: "path" }, default: undefined,
     doc: "Folder served over GET for paths that are not RPCs, such as a browser app that calls the functions (index.html at /). Unset: no files are served." },
   { key: "logLevel", type: { kind: "enum", values: logLevels }, default: "info",
-    doc: "pino log level." },
+    doc: "Level of the JSON logs on stdout (pino). info writes one line per call with its status and duration; warn and above only problems." },
   { key: "readMaxBytes", type: { kind: "int", min: 1, max: 1024 * MiB }, default: 4 * MiB,
     doc: "Largest request message accepted, in bytes, after decompression. Larger ones fail with RESOURCE_EXHAUSTED." },
   { key: "writeMaxBytes", type: { kind: "int", min: 1, max: 1024 * MiB }, default: 4 * MiB,
