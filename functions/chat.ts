@@ -4,12 +4,15 @@
 // delivered to every member of that room, the sender included. Closing the
 // stream (or cancelling it) leaves the room, and the others are told.
 //
+// When the server starts to shut down, every member is disconnected with
+// UNAVAILABLE so that clients rejoin on another instance.
+//
 // Each member has a bounded outbox. A member that reads too slowly to keep
 // up is disconnected with RESOURCE_EXHAUSTED instead of making the room
 // buffer without limit: one slow reader cannot hurt the others.
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, defineFunction } from "sluice";
+import { Code, ConnectError, defineFunction, rpcContextKey } from "sluice";
 import { type ChatEvent, ChatEvent_Kind, ChatEventSchema, type ChatRequest, ChatService } from "../proto/gen/chat/v1/chat_pb.js";
 
 /** Events waiting for a member before it counts as too slow. */
@@ -107,11 +110,16 @@ export default defineFunction({
         (e) => member.close(ConnectError.from(e, Code.Internal)),
       );
       const onAbort = () => member.close();
+      const draining = ctx.values.get(rpcContextKey)?.draining;
+      const onDrain = () => member.close(new ConnectError("the server is restarting; join again", Code.Unavailable));
       ctx.signal.addEventListener("abort", onAbort);
+      draining?.addEventListener("abort", onDrain);
+      if (draining?.aborted) onDrain();
       try {
         yield* member.events();
       } finally {
         ctx.signal.removeEventListener("abort", onAbort);
+        draining?.removeEventListener("abort", onDrain);
         members.delete(member);
         if (members.size === 0) rooms.delete(room);
         else broadcast(room, ChatEvent_Kind.LEFT, name);

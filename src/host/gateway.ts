@@ -34,6 +34,7 @@ export class Gateway {
   readonly registry: FunctionRegistry;
   readonly #inFlight = new InFlight();
   readonly #shutdown = new AbortController();
+  readonly #draining = new AbortController();
   readonly #routesOf = new WeakMap<LoadedFunction, Route[]>();
   readonly #builtInRoutes: Route[];
   readonly #routeContext: RouteContext;
@@ -62,7 +63,7 @@ export class Gateway {
     cors.register(this.app);
     void registerHttpCompression(this.app);
     registerHttpEndpoints(this.app, this.health);
-    registerRpcRoute(this.app, { ...(config.staticDir ? { staticDir: config.staticDir } : {}), table: this.table, inFlight: this.#inFlight, cors, isDraining: () => this.health.draining });
+    registerRpcRoute(this.app, { ...(config.staticDir ? { staticDir: config.staticDir } : {}), table: this.table, inFlight: this.#inFlight, cors, draining: this.#draining.signal });
   }
 
   get log(): FastifyInstance["log"] {
@@ -111,6 +112,7 @@ export class Gateway {
   async #drain(): Promise<void> {
     const { drainTimeoutMs } = this.config;
     this.health.setDraining();
+    this.#draining.abort();
     this.log.info({ inFlight: this.#inFlight.count, drainTimeoutMs }, "draining");
     // Stops accepting; resolves once every connection has closed.
     const closed = this.app.close();

@@ -4,7 +4,14 @@ import type { FastifyBaseLogger } from "fastify";
 /** What the gateway knows of one call, shared with its interceptors. */
 export interface RpcContext {
   requestId: string;
+  /** A logger that tags every line with the request id. */
   log: FastifyBaseLogger;
+  /**
+   * Fires when the server begins to shut down. Calls may still finish (until
+   * drainTimeoutMs, when ctx.signal fires); a long-lived stream can use this
+   * to end early so its client reconnects to another instance.
+   */
+  draining: AbortSignal;
   /** Set when the call ends with an error the handler raised or was given. */
   code?: Code;
 }

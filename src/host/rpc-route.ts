@@ -19,7 +19,8 @@ export interface RpcRouteDeps {
   staticDir?: string;
   inFlight: InFlight;
   cors: CorsPolicy;
-  isDraining(): boolean;
+  /** Aborted when shutdown begins. */
+  draining: AbortSignal;
 }
 
 /**
@@ -68,12 +69,12 @@ async function serveRpc(req: FastifyRequest, reply: FastifyReply, deps: RpcRoute
     logCall(req, path, Code.Unimplemented, started);
     return;
   }
-  if (deps.isDraining()) {
+  if (deps.draining.aborted) {
     writeRpcError(raw, res, rpcError("SLUICE_RPC_DRAINING", Code.Unavailable), { ...headers, connection: "close" });
     logCall(req, path, Code.Unavailable, started);
     return;
   }
-  const rpc: RpcContext = { requestId: String(req.id), log: req.log };
+  const rpc: RpcContext = { requestId: String(req.id), log: req.log, draining: deps.draining };
   deps.inFlight.begin();
   try {
     const uReq = universalRequestFromNodeRequest(raw, res, undefined, createContextValues().set(rpcContextKey, rpc));

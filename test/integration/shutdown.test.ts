@@ -9,6 +9,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../proto/gen/grpc/health/v1/health_pb.js";
 import { IngestService } from "../../proto/gen/ingest/v1/ingest_pb.js";
 import { TickerService } from "../../proto/gen/ticker/v1/ticker_pb.js";
+import { ProbeService } from "../gen/probe/v1/probe_pb.js";
 import { client } from "../support/clients.js";
 import { root, startGateway } from "../support/gateway.js";
 
@@ -68,31 +69,46 @@ test("SIGTERM lets a client stream in flight finish with every message counted",
 });
 
 test("calls still running at the drain timeout end with UNAVAILABLE; the process exits 0", async () => {
-  const gw = await startGateway({ functionsDir: examples, args: ["--set", "drainTimeoutMs=300"] });
+  // The probe's stream ignores every signal: only the drain timeout ends it.
+  const gw = await startGateway({ args: ["--set", "drainTimeoutMs=300"] });
   const transport = createGrpcTransport({ baseUrl: gw.url });
-  const ticks = client(TickerService, transport).subscribe({ symbols: ["ACME"], intervalMs: 20 })[Symbol.asyncIterator]();
-  await ticks.next();
-  const records = feed<ReturnType<typeof record>>();
-  const summary = client(IngestService, transport).ingest(records.iterable).then(() => undefined, (e) => ConnectError.from(e));
-  records.send(record(1));
+  const probe = client(ProbeService, transport);
+  const stream = probe.serverStream({ count: 0, sleepMs: 20, ignoreSignal: true })[Symbol.asyncIterator]();
+  await stream.next();
+  const requests = feed<{ text: string }>();
+  const summary = probe.clientStream(requests.iterable).then(() => undefined, (e) => ConnectError.from(e));
+  requests.send({ text: "one" });
   // Streams open in order on the one HTTP/2 connection: once a later call is
-  // answered, the ingest stream is known to the server (not refused by GOAWAY).
-  await client(Health, transport).check({});
+  // answered, the client stream is known to the server (not refused by GOAWAY).
+  await probe.unary({});
 
   gw.child.kill("SIGTERM");
   const streamError = await (async () => {
-    for (let r = await ticks.next(); !r.done; r = await ticks.next()) {
-      // ticks keep coming until the drain timeout
+    for (let r = await stream.next(); !r.done; r = await stream.next()) {
+      // messages keep coming until the drain timeout
     }
   })().then(() => undefined, (e) => ConnectError.from(e));
   assert.equal(streamError?.code, Code.Unavailable, `${streamError}\n${gw.output()}`);
   assert.match(streamError!.rawMessage, /SLUICE_RPC_DRAIN_TIMEOUT/);
 
   // A client stream that never finished is failed, not reported as a success.
-  const ingestError = await summary;
-  assert.equal(ingestError?.code, Code.Unavailable, `${ingestError}\n${gw.output()}`);
+  const clientStreamError = await summary;
+  assert.equal(clientStreamError?.code, Code.Unavailable, `${clientStreamError}\n${gw.output()}`);
   assert.equal(await gw.exited, 0);
   assert.match(gw.output(), /drain timeout: ending the remaining calls with UNAVAILABLE/);
+});
+
+test("long-lived example streams end with UNAVAILABLE as soon as the drain begins", async () => {
+  const gw = await startGateway({ functionsDir: examples });
+  const transport = createGrpcTransport({ baseUrl: gw.url });
+  const ticks = client(TickerService, transport).subscribe({ symbols: ["ACME"], intervalMs: 60_000 })[Symbol.asyncIterator]();
+  await ticks.next();
+  gw.child.kill("SIGTERM");
+  const err = await ticks.next().then(() => undefined, (e) => ConnectError.from(e));
+  assert.equal(err?.code, Code.Unavailable);
+  assert.equal(err?.rawMessage, "the server is restarting; subscribe again");
+  assert.equal(await gw.exited, 0);
+  assert.doesNotMatch(gw.output(), /drain timeout/);
 });
 
 test("SIGINT drains the same way, and new connections are refused once draining", async () => {
