@@ -63,6 +63,18 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: boolean): Prom
   if (dev) watcher = watchFunctions(gateway, config);
 
   return new Promise<number>((resolve) => {
+    // A promise a function forgot to handle is its bug, not a reason to drop
+    // every other call: log it and keep serving.
+    process.on("unhandledRejection", (reason) => {
+      gateway.log.error({ err: reason }, "unhandled promise rejection (a function forgot to await or catch a promise)");
+    });
+    // An exception nobody caught leaves the process in an unknown state:
+    // drain what can be drained, then exit 1 so the supervisor restarts it.
+    process.on("uncaughtException", (err) => {
+      gateway.log.fatal({ err }, "uncaught exception; draining and exiting");
+      watcher?.close();
+      gateway.shutdown().finally(() => resolve(1));
+    });
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       if (++signals > 1) {

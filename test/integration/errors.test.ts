@@ -178,6 +178,13 @@ describe("deadlines are enforced by the gateway, even on handlers that ignore th
   });
 });
 
+test("a promise rejection a function leaves unhandled is logged; the gateway keeps serving", async () => {
+  const probe = client(ProbeService, transports.grpc);
+  assert.equal((await probe.unary({ text: "leaky", fail: { leakRejection: true } })).text, "leaky");
+  await gw.waitForOutput(/a promise nobody awaited.*"msg":"unhandled promise rejection/);
+  assert.equal((await probe.unary({ text: "still here" })).text, "still here");
+});
+
 describe("Connect GET and request ids", () => {
   test("GET works for a NO_SIDE_EFFECTS method", async () => {
     const message = encodeURIComponent(JSON.stringify({ text: "via GET" }));
