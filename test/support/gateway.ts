@@ -78,7 +78,13 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       });
     });
 
-  await waitForOutput(/sluice listening on (\S+)/, 20_000);
+  try {
+    await waitForOutput(/sluice listening on (\S+)/, 20_000);
+  } catch (e) {
+    // Never leave a half-started gateway behind.
+    child.kill("SIGKILL");
+    throw e;
+  }
   const url = /sluice listening on (\S+)/.exec(out)![1]!;
   const port = Number(new URL(url).port);
   return {
