@@ -61,7 +61,7 @@ export function toNodeHeaders(headers: Headers | undefined): OutgoingHttpHeaders
  */
 function settle(res: NodeResponse, end: boolean): Promise<void> {
   if (end) res.end();
-  if (end ? res.writableFinished : !res.writableNeedDrain) return Promise.resolve();
+  if (end ? res.writableFinished : !needsDrain(res)) return Promise.resolve();
   if (isClosed(res)) return Promise.reject(clientGone());
   const event = end ? "finish" : "drain";
   return new Promise((resolve, reject) => {
@@ -77,6 +77,16 @@ function settle(res: NodeResponse, end: boolean): Promise<void> {
     res.once(event, onDone);
     res.once("close", onClose);
   });
+}
+
+/**
+ * Http2ServerResponse has no writableNeedDrain in Node 20 (@types/node types
+ * it as a Writable, but it is not one): reading it there gives undefined,
+ * which would skip every wait and let a fast handler fill memory while
+ * starving the event loop. Its stream knows.
+ */
+function needsDrain(res: NodeResponse): boolean {
+  return "stream" in res ? res.stream.writableNeedDrain : res.writableNeedDrain;
 }
 
 function isClosed(res: NodeResponse): boolean {

@@ -1,0 +1,77 @@
+import type { PayloadName } from "./echo-messages.js";
+import type { StallMode } from "./scenarios/stalled-consumer.js";
+
+export type BenchMode = "full" | "quick" | "smoke";
+
+/** How much of everything one run does. The three modes differ only in these numbers. */
+export interface BenchPlan {
+  mode: BenchMode;
+  /** Interleaved rounds (A B C A B C ...); medians and ranges are over these. */
+  rounds: number;
+  payloads: PayloadName[];
+  unary: {
+    /** h2load -c and -m: connections, and concurrent streams on each. */
+    clients: number;
+    streams: number;
+    warmupSeconds: number;
+    /** Timed runs last this long (h2load -D) ... */
+    seconds?: number;
+    /** ... or send this many requests (h2load -n), for the smoke run. */
+    requests?: number;
+  };
+  serverStream: {
+    /** One call streaming this many messages. */
+    singleCallMessages: number;
+    /** Concurrent calls, each streaming perCallMessages. */
+    concurrentCalls: number;
+    perCallMessages: number;
+  };
+  bidi: { streamCounts: number[]; seconds: number };
+  stall: { seconds: number; runs: { mode: StallMode; streams: number }[] };
+  coldStart: { runs: number; generatedFunctions: number };
+  /** Seconds of CPU profile of the Sluice gRPC unary arm; 0 skips it. */
+  profileSeconds: number;
+}
+
+const allStalls: BenchPlan["stall"]["runs"] = [
+  { mode: "flow-control", streams: 1 },
+  { mode: "flow-control", streams: 100 },
+  { mode: "socket", streams: 1 },
+  { mode: "socket", streams: 100 },
+];
+
+export const plans: Record<BenchMode, BenchPlan> = {
+  full: {
+    mode: "full",
+    rounds: 3,
+    payloads: ["small", "10KiB"],
+    unary: { clients: 8, streams: 8, warmupSeconds: 2, seconds: 5 },
+    serverStream: { singleCallMessages: 100_000, concurrentCalls: 64, perCallMessages: 2_000 },
+    bidi: { streamCounts: [1, 64], seconds: 4 },
+    stall: { seconds: 30, runs: allStalls },
+    coldStart: { runs: 3, generatedFunctions: 50 },
+    profileSeconds: 10,
+  },
+  quick: {
+    mode: "quick",
+    rounds: 3,
+    payloads: ["small"],
+    unary: { clients: 8, streams: 8, warmupSeconds: 0.5, seconds: 1 },
+    serverStream: { singleCallMessages: 20_000, concurrentCalls: 64, perCallMessages: 300 },
+    bidi: { streamCounts: [1, 64], seconds: 1 },
+    stall: { seconds: 3, runs: allStalls },
+    coldStart: { runs: 1, generatedFunctions: 50 },
+    profileSeconds: 0,
+  },
+  smoke: {
+    mode: "smoke",
+    rounds: 1,
+    payloads: ["small", "10KiB"],
+    unary: { clients: 2, streams: 4, warmupSeconds: 0, requests: 200 },
+    serverStream: { singleCallMessages: 200, concurrentCalls: 64, perCallMessages: 10 },
+    bidi: { streamCounts: [1, 8], seconds: 0.3 },
+    stall: { seconds: 3, runs: [{ mode: "flow-control", streams: 1 }] },
+    coldStart: { runs: 1, generatedFunctions: 50 },
+    profileSeconds: 0,
+  },
+};

@@ -1,0 +1,11 @@
+// A lean load generator process: runs one stream or bidi load described by
+// the JSON in argv[2] and prints the result, with its own CPU time, as JSON.
+// The harness starts it pinned to the load core, away from the server.
+import { runBidiLoad, type BidiLoadSpec } from "./bidi-load.js";
+import { runStreamLoad, type StreamLoadSpec } from "./stream-load.js";
+
+const spec = JSON.parse(process.argv[2] ?? "{}") as StreamLoadSpec | BidiLoadSpec;
+const cpuBefore = process.cpuUsage();
+const result = spec.kind === "stream" ? await runStreamLoad(spec) : await runBidiLoad(spec);
+const cpu = process.cpuUsage(cpuBefore);
+process.stdout.write(`${JSON.stringify({ ...result, clientCpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);

@@ -1,0 +1,52 @@
+import type { BenchMode, BenchPlan } from "../bench-plan.js";
+import type { BidiResult } from "../scenarios/bidi.js";
+import type { ReplyCheck } from "../scenarios/check-replies.js";
+import type { ColdStartResult } from "../scenarios/cold-start.js";
+import type { ProfileResult } from "../scenarios/cpu-profile.js";
+import type { StreamResult } from "../scenarios/server-stream.js";
+import type { StallResult } from "../scenarios/stalled-consumer.js";
+import type { UnaryResult } from "../scenarios/unary.js";
+import type { Machine } from "./machine.js";
+
+/** Everything one run measured: bench/results/<date>.json. */
+export interface BenchResults {
+  schema: 1;
+  mode: BenchMode;
+  command: string;
+  startedAt: string;
+  durationSeconds: number;
+  machine: Machine;
+  pinning: string;
+  plan: BenchPlan;
+  /** Real-client checks made before anything was timed. */
+  checks: ReplyCheck[];
+  unary: UnaryResult[];
+  serverStream: StreamResult[];
+  bidi: BidiResult[];
+  stalledConsumer: StallResult[];
+  coldStart: ColdStartResult[];
+  profile?: ProfileResult;
+  /** Every check or run that did not come out right; empty on a healthy run. */
+  failures: string[];
+}
+
+/** What went wrong in a run, one line each, for the exit code and the smoke test. */
+export function listFailures(r: Omit<BenchResults, "failures">): string[] {
+  const out: string[] = [];
+  for (const c of r.checks) if (!c.ok) out.push(`check ${c.arm} ${c.payload}: ${c.detail}`);
+  for (const u of r.unary) {
+    for (const x of u.rounds) {
+      if (x.failed > 0) out.push(`unary ${u.arm} ${u.payload} round ${x.round}: ${x.failed} of ${x.succeeded + x.failed} requests failed`);
+      if (!x.echoBytesOk) out.push(`unary ${u.arm} ${u.payload} round ${x.round}: ${x.bytesPerReply} bytes per reply, not the checked echo's ${u.check.replyBytes}`);
+    }
+  }
+  for (const s of r.serverStream) for (const x of s.rounds) if (!x.ok) out.push(`server stream ${s.server} ${s.calls}×${s.messagesPerCall} round ${x.round}: ${x.problem ?? "short"}`);
+  for (const b of r.bidi) for (const x of b.rounds) if (!x.ok) out.push(`bidi ${b.server} ${b.streams} stream(s) round ${x.round}: ${x.problem ?? "no round trips"}`);
+  for (const s of r.stalledConsumer) {
+    if (!s.handlerPaused) out.push(`stalled consumer (${s.mode}, ${s.streams} stream(s)): the handler was not paused`);
+    if (s.handlerStoppedAfterCancel === false) out.push(`stalled consumer (${s.mode}, ${s.streams} stream(s)): the handler kept producing after the client went away`);
+    for (const p of s.problems) out.push(`stalled consumer (${s.mode}, ${s.streams} stream(s)): ${p}`);
+  }
+  for (const c of r.coldStart) if (!c.ok) out.push(`cold start ${c.functions}: ${c.problem ?? "failed"}`);
+  return out;
+}

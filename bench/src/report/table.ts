@@ -1,0 +1,96 @@
+import type { Spread } from "./summary.js";
+import type { BenchResults } from "./results-file.js";
+
+export type TableStyle = "plain" | "markdown";
+
+/** Lays out rows under a header: padded columns (plain) or a GitHub table (markdown). */
+export function formatTable(header: string[], rows: string[][], style: TableStyle): string {
+  if (style === "markdown") {
+    const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+    return [line(header), line(header.map((_, i) => (i === 0 ? "---" : "---:"))), ...rows.map(line)].join("\n");
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+function num(v: number, digits = 0): string {
+  if (!Number.isFinite(v)) return "–";
+  return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** "12,345 (11,900–12,800)": the median and the range of the rounds. */
+function spread(s: Spread | undefined, digits = 0, suffix = ""): string {
+  if (!s || !Number.isFinite(s.median)) return "–";
+  if (s.min === s.max) return `${num(s.median, digits)}${suffix}`;
+  return `${num(s.median, digits)}${suffix} (${num(s.min, digits)}–${num(s.max, digits)})`;
+}
+
+/** Every table of a run, as printed at the end and pasted into BENCHMARKS.md. */
+export function formatResults(r: BenchResults, style: TableStyle): string {
+  const h = style === "markdown" ? (t: string) => `#### ${t}` : (t: string) => `${t}\n${"=".repeat(t.length)}`;
+  const parts: string[] = [];
+
+  parts.push(h(`Unary (h2load -c ${r.plan.unary.clients} -m ${r.plan.unary.streams}; median (min–max) of ${r.plan.rounds} interleaved rounds)`));
+  parts.push(formatTable(
+    ["arm", "payload", "req/s", "p50 ms", "p99 ms", "server CPU s / 1k req", "peak RSS MB", "× grpc-js", "× node:http2", "h2load CPU %"],
+    r.unary.map((u) => {
+      const s = u.summary;
+      if (!s) return [u.label, u.payload, `check failed: ${u.check.detail}`, "", "", "", "", "", "", ""];
+      return [u.label, u.payload, spread(s.rps), spread(s.p50Ms, 2), spread(s.p99Ms, 2), spread(s.cpuSecondsPer1k, 3), num(s.peakRssMb), spread(s.ratioToGrpcJs, 2, "×"), spread(s.ratioToLimit, 2, "×"), spread(s.clientCpuPercent)];
+    }),
+    style,
+  ));
+
+  parts.push(h("Server streaming (lean node:http2 client, small message)"));
+  parts.push(formatTable(
+    ["server", "calls × messages", "messages/s", "call p50 ms", "call p99 ms", "server CPU s / 1k msg", "peak RSS MB", "× grpc-js", "client CPU %"],
+    r.serverStream.map((s) => [s.server, `${s.calls} × ${num(s.messagesPerCall)}`, spread(s.summary?.messagesPerSec), spread(s.summary?.callP50Ms), spread(s.summary?.callP99Ms), spread(s.summary?.cpuSecondsPer1k, 4), num(s.summary?.peakRssMb ?? NaN), spread(s.summary?.ratioToGrpcJs, 2, "×"), spread(s.summary?.clientCpuPercent)]),
+    style,
+  ));
+
+  parts.push(h(`Bidi echo ping-pong (${r.plan.bidi.seconds} s per run, small message)`));
+  parts.push(formatTable(
+    ["server", "streams", "round trips/s", "p50 ms", "p99 ms", "server CPU s / 1k", "peak RSS MB", "× grpc-js", "client CPU %"],
+    r.bidi.map((b) => [b.server, String(b.streams), spread(b.summary?.roundTripsPerSec), spread(b.summary?.p50Ms, 2), spread(b.summary?.p99Ms, 2), spread(b.summary?.cpuSecondsPer1k, 4), num(b.summary?.peakRssMb ?? NaN), spread(b.summary?.ratioToGrpcJs, 2, "×"), spread(b.summary?.clientCpuPercent)]),
+    style,
+  ));
+
+  parts.push(h(`Stalled consumer (Sluice; the handler sends as fast as it is allowed; buffers get ${r.stalledConsumer[0]?.fillSeconds ?? "?"} s to fill)`));
+  parts.push(formatTable(
+    ["client stops", "streams", "stall s", "RSS idle → at stall → peak MB", "RSS growth MB (once full)", "msgs while filling", "msgs once full", "handler paused", "gateway CPU s once full", "msgs after cancel", "stopped on cancel"],
+    r.stalledConsumer.map((s) => [
+      s.mode === "socket" ? "reading its socket" : "consuming its streams",
+      String(s.streams),
+      String(s.stallSeconds),
+      `${num(s.rssIdleMb)} → ${num(s.rssAtStallMb)} → ${num(s.rssPeakDuringStallMb)}`,
+      `${num(s.rssGrowthMb, 1)} (${num(s.rssGrowthAfterFillingMb, 1)})`,
+      s.producedWhileFilling === null ? "?" : num(s.producedWhileFilling),
+      s.producedAfterFilling === null ? "?" : num(s.producedAfterFilling),
+      s.handlerPaused ? "yes" : "NO",
+      num(s.gatewayCpuSecondsAfterFilling, 2),
+      s.producedAfterCancel === null ? "?" : num(s.producedAfterCancel),
+      s.handlerStoppedAfterCancel === null ? "?" : s.handlerStoppedAfterCancel ? "yes" : "NO",
+    ]),
+    style,
+  ));
+
+  parts.push(h("Cold start (exec of the start command → first successful RPC)"));
+  parts.push(formatTable(
+    ["functions", "listening ms", "first RPC ms", "runs"],
+    r.coldStart.map((c) => [c.functions, spread(c.summary?.listeningMs), spread(c.summary?.firstRpcMs), c.ok ? String(c.runs.length) : `failed: ${c.problem}`]),
+    style,
+  ));
+
+  if (r.profile) {
+    parts.push(h(`CPU profile: ${r.profile.arm}, ${r.profile.seconds} s, ${num(r.profile.requests)} requests (self time, % of busy samples)`));
+    parts.push(formatTable(["frame", "self %"], r.profile.topFrames.map((f) => [f.frame, num(f.selfPercent, 1)]), style));
+    parts.push(formatTable(["by owner", "self %"], r.profile.byOwner.map((f) => [f.frame, num(f.selfPercent, 1)]), style));
+  }
+
+  if (r.failures.length > 0) {
+    parts.push(h(`${r.failures.length} failure(s)`));
+    parts.push(r.failures.map((f) => `- ${f}`).join("\n"));
+  }
+  return parts.join("\n\n");
+}

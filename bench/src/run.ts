@@ -1,0 +1,168 @@
+// The benchmark harness: `npm run bench` (full), `-- --quick`, `-- --smoke`.
+//
+// Starts every arm as its own compiled-JavaScript process on loopback,
+// pinned away from the load generator, checks each with a real client,
+// warms up, runs the arms interleaved round after round, and writes
+// bench/results/<date>.json and .svg, then prints the tables.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { serverArgv, streamingServers, type ServerId } from "./arms/arm-catalog.js";
+import { plans, type BenchMode } from "./bench-plan.js";
+import { payloads } from "./echo-messages.js";
+import { buildDir, gatewayCli, repoRoot, resultsDir, compiled } from "./paths.js";
+import { killAll, killChildrenOnExit } from "./process/children.js";
+import { planCores } from "./process/cpu-pinning.js";
+import { startServer, type ServerProcess } from "./process/server-process.js";
+import { lookupTools, toolInstall } from "./process/tools.js";
+import { describeMachine } from "./report/machine.js";
+import { ratioChart } from "./report/ratio-chart.js";
+import { listFailures, type BenchResults } from "./report/results-file.js";
+import { formatResults } from "./report/table.js";
+import type { BenchContext } from "./scenarios/bench-context.js";
+import { runBidi } from "./scenarios/bidi.js";
+import { checkStreaming, type ReplyCheck } from "./scenarios/check-replies.js";
+import { runColdStart } from "./scenarios/cold-start.js";
+import { runCpuProfile } from "./scenarios/cpu-profile.js";
+import { runServerStream } from "./scenarios/server-stream.js";
+import { runStalledConsumer } from "./scenarios/stalled-consumer.js";
+import { runUnary } from "./scenarios/unary.js";
+
+const usage = `Usage: node bench/.build/src/run.js [--quick | --smoke] [--out <dir>]
+
+  (no flag)   full run, under 15 minutes; writes bench/results/<date>.json and .svg
+  --quick     every arm, shorter runs, under 2 minutes; writes to bench/.build/results/
+  --smoke     tiny load, correctness only (the test suite runs this)
+  --out <dir> write the results there instead
+`;
+
+function parseArgs(argv: string[]): { mode: BenchMode; outDir?: string } | { error: string } {
+  let mode: BenchMode = "full";
+  let outDir: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--quick") mode = "quick";
+    else if (a === "--smoke") mode = "smoke";
+    else if (a === "--out" && argv[i + 1]) outDir = path.resolve(argv[++i]!);
+    else return { error: `unknown argument ${a}` };
+  }
+  return { mode, ...(outDir ? { outDir } : {}) };
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  if ("error" in args) {
+    process.stderr.write(`${args.error}\n\n${usage}`);
+    return 2;
+  }
+  killChildrenOnExit();
+  const plan = plans[args.mode];
+  const tools = lookupTools();
+  if (!tools.h2load) {
+    process.stderr.write(`h2load is required for the unary arms; install it with: ${toolInstall.h2load}\n`);
+    return 2;
+  }
+  for (const [file, build] of [[gatewayCli, "npm run build"], [compiled("run.js"), "tsc -p bench/tsconfig.build.json"]] as const) {
+    if (!existsSync(file)) {
+      process.stderr.write(`${path.relative(repoRoot, file)} is missing; run ${build} first\n`);
+      return 2;
+    }
+  }
+  const cores = planCores(tools.taskset);
+  const scratchDir = path.join(buildDir, "tmp", `run-${process.pid}`);
+  mkdirSync(scratchDir, { recursive: true });
+  const started = new Date();
+  const t0 = performance.now();
+  const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s`;
+  const ctx: BenchContext = { plan, cores, h2load: tools.h2load, scratchDir, log: (line) => process.stderr.write(`[${elapsed()}] ${line}\n`) };
+  const machine = describeMachine(tools.h2load);
+  ctx.log(`${args.mode} run on ${machine.cores} cores (${machine.cpuModel}), Node ${machine.node}; ${cores.description}; load average ${machine.loadAverage.start.toFixed(2)}`);
+
+  const outDir = args.outDir ?? (args.mode === "full" ? resultsDir : path.join(buildDir, "results"));
+  const stamp = started.toISOString().slice(0, 10);
+  const base = args.mode === "full" ? stamp : `${stamp}-${args.mode}`;
+  const checks: ReplyCheck[] = [];
+  try {
+    // Unary: every server at once (idle ones cost nothing), arms interleaved.
+    let servers = await startAll(Object.keys(serverArgv) as ServerId[], cores.server);
+    const unary = await runUnary(ctx, servers);
+    checks.push(...unary.map((u) => u.check));
+    await stopAll(servers);
+
+    // Streaming on fresh processes, so their peak RSS is their own.
+    servers = await startAll(streamingServers, cores.server);
+    for (const id of streamingServers) {
+      const c = await checkStreaming(id, servers.get(id)!.url, payloads.small.message);
+      for (const x of c) ctx.log(`check ${x.arm} ${x.payload}: ${x.ok ? "ok" : `FAILED: ${x.detail}`}`);
+      checks.push(...c);
+    }
+    const serverStream = await runServerStream(ctx, servers);
+    const bidi = await runBidi(ctx, servers);
+    await stopAll(servers);
+
+    const stalledConsumer = [];
+    for (const s of plan.stall.runs) {
+      ctx.log(`stalled consumer: ${s.mode}, ${s.streams} stream(s), ${plan.stall.seconds} s`);
+      const r = await runStalledConsumer(s.mode, s.streams, plan.stall.seconds, cores);
+      ctx.log(`stalled consumer: RSS +${r.rssGrowthMb} MB, handler paused: ${r.handlerPaused ? "yes" : "NO"}`);
+      stalledConsumer.push(r);
+    }
+
+    const coldStart = await runColdStart(ctx);
+    const profile = plan.profileSeconds > 0 ? await runCpuProfile(ctx, path.join(outDir, `${base}-sluice-unary.cpuprofile`)) : undefined;
+    if (profile) profile.file = path.relative(repoRoot, profile.file);
+
+    machine.loadAverage.end = os.loadavg()[0]!;
+    const partial: Omit<BenchResults, "failures"> = {
+      schema: 1,
+      mode: args.mode,
+      command: `node ${path.relative(repoRoot, process.argv[1]!)} ${process.argv.slice(2).join(" ")}`.trim(),
+      startedAt: started.toISOString(),
+      durationSeconds: Math.round((performance.now() - t0) / 1000),
+      machine,
+      pinning: cores.description,
+      plan,
+      checks,
+      unary,
+      serverStream,
+      bidi,
+      stalledConsumer,
+      coldStart,
+      ...(profile ? { profile } : {}),
+    };
+    const results: BenchResults = { ...partial, failures: listFailures(partial) };
+    mkdirSync(outDir, { recursive: true });
+    const jsonFile = path.join(outDir, `${base}.json`);
+    writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(path.join(outDir, `${base}.svg`), ratioChart(results));
+    process.stdout.write(`\n${formatResults(results, "plain")}\n\n`);
+    process.stdout.write(`wrote ${path.relative(process.cwd(), jsonFile)} and ${base}.svg in ${results.durationSeconds} s\n`);
+    return results.failures.length === 0 ? 0 : 1;
+  } finally {
+    killAll();
+    rmSync(scratchDir, { recursive: true, force: true });
+  }
+}
+
+async function startAll(ids: readonly ServerId[], pin: string[]): Promise<Map<ServerId, ServerProcess>> {
+  const servers = new Map<ServerId, ServerProcess>();
+  try {
+    for (const id of ids) servers.set(id, await startServer(id, serverArgv[id](), { pin }));
+  } catch (e) {
+    await stopAll(servers);
+    throw e;
+  }
+  return servers;
+}
+
+async function stopAll(servers: Map<ServerId, ServerProcess>): Promise<void> {
+  await Promise.all([...servers.values()].map((s) => s.stop()));
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`benchmark failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,150 @@
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { echoPath, limitArm, referenceArm, unaryArms, type ServerId, type UnaryArm } from "../arms/arm-catalog.js";
+import { payloads, type PayloadName } from "../echo-messages.js";
+import { runH2load } from "../load/h2load.js";
+import { unaryRequest } from "../load/unary-wire.js";
+import { sampleRss } from "../process/rss-sampler.js";
+import type { ServerProcess } from "../process/server-process.js";
+import { spread, type Spread } from "../report/summary.js";
+import { mib, round, type BenchContext } from "./bench-context.js";
+import { checkUnary, type ReplyCheck } from "./check-replies.js";
+
+export interface UnaryRound {
+  round: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Server CPU seconds (user + system, all threads) per 1,000 requests. */
+  cpuSecondsPer1k: number;
+  /** h2load's CPU time over the run's wall time: near 100 means the client was the limit. */
+  clientCpuPercent: number;
+  /** Highest server RSS sampled during the run. */
+  peakRssMb: number;
+  succeeded: number;
+  failed: number;
+  /** Average response body bytes; equal to one checked echo's when every reply was an echo. */
+  bytesPerReply: number;
+  echoBytesOk: boolean;
+  ratioToGrpcJs?: number;
+  ratioToLimit?: number;
+}
+
+export interface UnaryResult {
+  arm: string;
+  label: string;
+  server: ServerId;
+  protocol: UnaryArm["protocol"];
+  payload: PayloadName;
+  check: ReplyCheck;
+  rounds: UnaryRound[];
+  summary?: {
+    rps: Spread;
+    p50Ms: Spread;
+    p99Ms: Spread;
+    cpuSecondsPer1k: Spread;
+    clientCpuPercent: Spread;
+    peakRssMb: number;
+    ratioToGrpcJs: Spread;
+    ratioToLimit: Spread;
+  };
+}
+
+/**
+ * Unary arms: check each arm with a real client, warm each up, then time
+ * them interleaved, round after round, with h2load.
+ */
+export async function runUnary(ctx: BenchContext, servers: Map<ServerId, ServerProcess>): Promise<UnaryResult[]> {
+  const { plan } = ctx;
+  const results: UnaryResult[] = [];
+  const bodies = new Map<UnaryResult, { file: string; headers: Record<string, string> }>();
+  for (const name of plan.payloads) {
+    for (const arm of unaryArms) {
+      const server = servers.get(arm.server)!;
+      const payload = payloads[name];
+      const check = await checkUnary(arm, server.url, payload);
+      ctx.log(`check ${arm.id} ${name}: ${check.ok ? "ok" : `FAILED: ${check.detail}`}`);
+      const result: UnaryResult = { arm: arm.id, label: arm.label, server: arm.server, protocol: arm.protocol, payload: name, check, rounds: [] };
+      results.push(result);
+      const req = unaryRequest(arm.protocol, payload);
+      const file = path.join(ctx.scratchDir, `${arm.id}-${name}.bin`);
+      writeFileSync(file, req.body);
+      bodies.set(result, { file, headers: req.headers });
+    }
+  }
+  const timed = results.filter((r) => r.check.ok);
+  const inFlight = plan.unary.clients * plan.unary.streams;
+  const run = (r: UnaryResult, seconds: number | undefined, logFile?: string) =>
+    runH2load({
+      h2load: ctx.h2load,
+      url: `${servers.get(r.server)!.url}${echoPath}`,
+      bodyFile: bodies.get(r)!.file,
+      headers: bodies.get(r)!.headers,
+      clients: plan.unary.clients,
+      streams: plan.unary.streams,
+      ...(seconds !== undefined ? { durationSec: seconds } : { requests: plan.unary.requests ?? 100 }),
+      ...(logFile ? { logFile } : {}),
+      pin: ctx.cores.load,
+    });
+  if (plan.unary.warmupSeconds > 0) {
+    for (const r of timed) await run(r, plan.unary.warmupSeconds);
+    ctx.log(`warmed up ${timed.length} unary arms`);
+  }
+  for (let n = 1; n <= plan.rounds; n++) {
+    for (const r of timed) {
+      const server = servers.get(r.server)!;
+      const cpu0 = server.cpuSeconds();
+      const rss = sampleRss(server);
+      const h2 = await run(r, plan.unary.seconds, path.join(ctx.scratchDir, "h2load-log.tsv"));
+      const peakRss = rss.stop();
+      const cpu = server.cpuSeconds() - cpu0;
+      const bytesPerReply = h2.succeeded > 0 ? h2.dataBytes / h2.succeeded : 0;
+      const expected = r.check.replyBytes ?? 0;
+      r.rounds.push({
+        round: n,
+        rps: round(h2.rps, 1),
+        p50Ms: round(h2.latency?.p50 ?? NaN, 3),
+        p99Ms: round(h2.latency?.p99 ?? NaN, 3),
+        cpuSecondsPer1k: round(h2.succeeded > 0 ? (cpu / h2.succeeded) * 1000 : NaN, 4),
+        clientCpuPercent: round((h2.clientCpuSeconds / h2.seconds) * 100, 1),
+        peakRssMb: mib(peakRss),
+        succeeded: h2.succeeded,
+        failed: h2.failed + h2.errored + h2.timeout + (h2.succeeded - h2.status2xx),
+        bytesPerReply: round(bytesPerReply, 1),
+        // Replies in flight when -D ends add body bytes without counting as
+        // succeeded; any other difference means some replies were not echoes.
+        echoBytesOk: h2.succeeded > 0 && h2.dataBytes >= h2.succeeded * expected && h2.dataBytes <= (h2.succeeded + inFlight) * expected,
+      });
+      ctx.log(`unary round ${n}/${plan.rounds} ${r.arm} ${r.payload}: ${Math.round(h2.rps)} req/s`);
+    }
+  }
+  addRatios(results);
+  for (const r of timed) {
+    const of = (f: (x: UnaryRound) => number | undefined) => spread(r.rounds.map((x) => f(x) ?? NaN));
+    r.summary = {
+      rps: of((x) => x.rps),
+      p50Ms: of((x) => x.p50Ms),
+      p99Ms: of((x) => x.p99Ms),
+      cpuSecondsPer1k: of((x) => x.cpuSecondsPer1k),
+      clientCpuPercent: of((x) => x.clientCpuPercent),
+      peakRssMb: Math.max(...r.rounds.map((x) => x.peakRssMb)),
+      ratioToGrpcJs: of((x) => x.ratioToGrpcJs),
+      ratioToLimit: of((x) => x.ratioToLimit),
+    };
+  }
+  return results;
+}
+
+/** Each round's throughput over the grpc-js arm's and the limit's in the same round and payload. */
+function addRatios(results: UnaryResult[]): void {
+  for (const r of results) {
+    const ref = results.find((x) => x.arm === referenceArm && x.payload === r.payload);
+    const limit = results.find((x) => x.arm === limitArm && x.payload === r.payload);
+    for (const x of r.rounds) {
+      const refRps = ref?.rounds.find((y) => y.round === x.round)?.rps;
+      const limitRps = limit?.rounds.find((y) => y.round === x.round)?.rps;
+      if (refRps) x.ratioToGrpcJs = round(x.rps / refRps, 3);
+      if (limitRps) x.ratioToLimit = round(x.rps / limitRps, 3);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+// The benchmark harness on a tiny load (`--smoke`): every arm must answer
+// correctly (status 0, payload echoed), every streaming run must complete,
+// and a stalled consumer must pause the gateway's handler. Correctness only:
+// the numbers belong to `npm run bench`, never to assertions.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { root } from "../support/gateway.js";
+import { findTool } from "../support/tools.js";
+
+const h2load = findTool("h2load", "sudo apt-get install nghttp2-client");
+
+/** The parts of bench/results/<date>.json this test reads (bench/src/report/results-file.ts). */
+interface SmokeResults {
+  mode: string;
+  checks: { arm: string; payload: string; ok: boolean; detail: string }[];
+  unary: { arm: string; payload: string; check: { ok: boolean }; rounds: { succeeded: number; failed: number; echoBytesOk: boolean }[] }[];
+  serverStream: { server: string; calls: number; rounds: { ok: boolean; problem?: string }[] }[];
+  bidi: { server: string; streams: number; rounds: { ok: boolean; problem?: string }[] }[];
+  stalledConsumer: { mode: string; streams: number; handlerPaused: boolean; handlerStoppedAfterCancel: boolean | null; problems: string[] }[];
+  coldStart: { functions: string; ok: boolean; problem?: string }[];
+  failures: string[];
+}
+
+const unaryArms = ["raw-http2", "grpc-js", "grpc-js-bufbuild", "connect-node", "connect-fastify", "sluice-grpc", "sluice-grpc-web", "sluice-connect-proto", "sluice-connect-json"];
+
+describe("benchmark harness (--smoke)", { skip: h2load.skip }, () => {
+  const out = mkdtempSync(path.join(os.tmpdir(), "sluice-bench-smoke-"));
+  let results: SmokeResults;
+  let output = "";
+
+  before(async () => {
+    // The harness runs as compiled JavaScript: generate its code and compile it.
+    for (const [cmd, args] of [
+      [path.join(root, "node_modules/.bin/buf"), ["generate", "--template", "bench/buf.gen.yaml"]],
+      [process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", "bench/tsconfig.build.json"]],
+    ] as const) {
+      // buf finds protoc-gen-es on PATH, as under npm scripts.
+      const env = { ...process.env, PATH: `${path.join(root, "node_modules/.bin")}${path.delimiter}${process.env.PATH ?? ""}` };
+      const built = spawnSync(cmd, args, { cwd: root, env, encoding: "utf8" });
+      assert.equal(built.status, 0, `${path.basename(cmd)} ${args.join(" ")} failed:\n${built.stdout}${built.stderr}`);
+    }
+    const child = spawn(process.execPath, ["bench/.build/src/run.js", "--smoke", "--out", out], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    const timer = setTimeout(() => child.kill("SIGTERM"), 90_000);
+    await once(child, "exit");
+    clearTimeout(timer);
+    const file = readdirSync(out).find((f) => f.endsWith("-smoke.json"));
+    assert.ok(file, `the harness wrote no results:\n${output}`);
+    results = JSON.parse(readFileSync(path.join(out, file), "utf8")) as SmokeResults;
+  });
+
+  after(() => rmSync(out, { recursive: true, force: true }));
+
+  test("nothing failed", () => {
+    assert.deepEqual(results.failures, [], output);
+  });
+
+  test("every unary arm echoed both payloads with status 0, checked by a real client", () => {
+    for (const arm of unaryArms) {
+      for (const payload of ["small", "10KiB"]) {
+        const u = results.unary.find((x) => x.arm === arm && x.payload === payload);
+        assert.ok(u, `no result for ${arm} ${payload}`);
+        assert.ok(u.check.ok, `${arm} ${payload}: ${JSON.stringify(u.check)}`);
+        assert.equal(u.rounds.length, 1);
+        for (const r of u.rounds) {
+          assert.ok(r.succeeded > 0, `${arm} ${payload}: no request succeeded under h2load`);
+          assert.equal(r.failed, 0, `${arm} ${payload}: requests failed under h2load`);
+          assert.ok(r.echoBytesOk, `${arm} ${payload}: h2load's replies were not all echoes`);
+        }
+      }
+    }
+  });
+
+  test("Sluice and grpc-js stream and echo bidi messages correctly", () => {
+    for (const server of ["sluice", "grpc-js"]) {
+      for (const kind of ["stream", "bidi"]) {
+        const check = results.checks.find((c) => c.arm === server && c.payload === kind);
+        assert.ok(check?.ok, `${server} ${kind}: ${check?.detail ?? "not checked"}`);
+      }
+    }
+    for (const s of results.serverStream) for (const r of s.rounds) assert.ok(r.ok, `server stream ${s.server} ${s.calls} call(s): ${r.problem}`);
+    for (const b of results.bidi) for (const r of b.rounds) assert.ok(r.ok, `bidi ${b.server} ${b.streams} stream(s): ${r.problem}`);
+  });
+
+  test("a stalled consumer pauses the handler, and cancelling stops it", () => {
+    assert.ok(results.stalledConsumer.length > 0);
+    for (const s of results.stalledConsumer) {
+      assert.deepEqual(s.problems, []);
+      assert.ok(s.handlerPaused, `${s.mode}, ${s.streams} stream(s): the handler kept producing while the client was not reading`);
+      assert.equal(s.handlerStoppedAfterCancel, true);
+    }
+  });
+
+  test("cold start reaches a first successful RPC with the examples and with generated functions", () => {
+    assert.equal(results.coldStart.length, 2);
+    for (const c of results.coldStart) assert.ok(c.ok, `${c.functions}: ${c.problem}`);
+  });
+});
