@@ -56,13 +56,8 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: boolean): Prom
     await gateway.shutdown();
     return fail([e]);
   }
-  const protocols = config.tls ? "TLS: h2 and HTTP/1.1 by ALPN" : "HTTP/1.1 and h2c";
-  process.stdout.write(`\n${formatRoutesTable(gateway.table.list())}\n\nsluice listening on ${url} (${protocols})${dev ? ", watching for changes" : ""}\n`);
-
   let watcher: FunctionWatcher | undefined;
-  if (dev) watcher = watchFunctions(gateway, config);
-
-  return new Promise<number>((resolve) => {
+  const exitCode = new Promise<number>((resolve) => {
     // A promise a function forgot to handle is its bug, not a reason to drop
     // every other call: log it and keep serving.
     process.on("unhandledRejection", (reason) => {
@@ -92,6 +87,11 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: boolean): Prom
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
   });
+  if (dev) watcher = watchFunctions(gateway, config);
+  // Printed last: whoever waits for this line may signal us at once.
+  const protocols = config.tls ? "TLS: h2 and HTTP/1.1 by ALPN" : "HTTP/1.1 and h2c";
+  process.stdout.write(`\n${formatRoutesTable(gateway.table.list())}\n\nsluice listening on ${url} (${protocols})${dev ? ", watching for changes" : ""}\n`);
+  return exitCode;
 }
 
 function watchFunctions(gateway: Gateway, config: SluiceConfig): FunctionWatcher {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Code } from "@connectrpc/connect";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { SluiceConfig } from "../config/config.js";
@@ -20,7 +21,11 @@ import { RouteTable, type Route } from "./route-table.js";
 import { registerRpcRoute } from "./rpc-route.js";
 import { createRequestIdGenerator } from "./request-id.js";
 
-/** How long calls ended by the drain timeout get to deliver their UNAVAILABLE. */
+/**
+ * How long calls ended by the drain timeout get to deliver their UNAVAILABLE,
+ * and connections whose calls are over get to flush their last frames and
+ * close by themselves, before the rest are cut.
+ */
 const afterDrainGraceMs = 2_000;
 
 /**
@@ -123,6 +128,10 @@ export class Gateway {
       this.#shutdown.abort(rpcError("SLUICE_RPC_DRAIN_TIMEOUT", Code.Unavailable, { ms: drainTimeoutMs }));
       await this.#inFlight.idle(afterDrainGraceMs);
     }
+    // A call counts as over once its last frame is queued, not sent: let the
+    // connections close on their own (HTTP/2 after GOAWAY, HTTP/1.1 when
+    // idle) so nothing queued is lost, then cut whatever is still open.
+    await Promise.race([closed, sleep(afterDrainGraceMs)]);
     this.#listener?.destroyAll();
     await closed;
     this.#bundleDir.remove();

@@ -4,7 +4,8 @@ import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { rpcError } from "../errors.js";
-import { applyDeadlinePolicy } from "../protocol/deadline-header.js";
+import { defaultDeadline } from "../limits/default-deadline.js";
+import { applyDeadlinePolicy, defaultDeadlineMs } from "../protocol/deadline-header.js";
 import { detectProtocol } from "../protocol/detect-protocol.js";
 import { writeRpcError } from "../protocol/write-rpc-error.js";
 import type { CorsPolicy } from "./cors-policy.js";
@@ -12,6 +13,7 @@ import type { InFlight } from "./in-flight.js";
 import type { RouteTable } from "./route-table.js";
 import { rpcContextKey, type RpcContext } from "./rpc-context.js";
 import { sendResponse } from "./send-response.js";
+import { stopReadingOnceAnswered } from "./stop-reading.js";
 
 export interface RpcRouteDeps {
   table: RouteTable;
@@ -41,7 +43,9 @@ export function registerRpcRoute(app: FastifyInstance, deps: RpcRouteDeps): void
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_req, _payload, done) => done(null, undefined));
     scope.route({
-      method: ["GET", "POST"],
+      // RPCs are GET and POST; other methods reach the handler too, so that an
+      // RPC path answers them as the protocol does (405) rather than Fastify (404).
+      method: ["GET", "POST", "PUT", "DELETE", "PATCH"],
       url: "/*",
       handler: (req, reply) => serveRpc(req, reply, deps),
     });
@@ -76,9 +80,22 @@ async function serveRpc(req: FastifyRequest, reply: FastifyReply, deps: RpcRoute
   }
   const rpc: RpcContext = { requestId: String(req.id), log: req.log, draining: deps.draining };
   deps.inFlight.begin();
+  let gatewayDeadline: ReturnType<typeof defaultDeadline> | undefined;
   try {
-    const uReq = universalRequestFromNodeRequest(raw, res, undefined, createContextValues().set(rpcContextKey, rpc));
-    applyDeadlinePolicy(uReq.header, detectProtocol(raw.headers["content-type"]), route.deadline);
+    let uReq = universalRequestFromNodeRequest(raw, res, undefined, createContextValues().set(rpcContextKey, rpc));
+    stopReadingOnceAnswered(raw, res);
+    if (!("stream" in raw)) {
+      // connect-node's body reader destroys an HTTP/1.1 request whose handler
+      // stops reading early, which leaves the rest of the body stuck on the
+      // keep-alive connection; this one leaves the request for
+      // stopReadingOnceAnswered to drain.
+      uReq = { ...uReq, body: raw.iterator({ destroyOnReturn: false }) };
+    }
+    if (applyDeadlinePolicy(uReq.header, detectProtocol(raw.headers["content-type"]), route.deadline) === undefined) {
+      // Enforced through the request's signal, not announced in its headers (see deadline-header.ts).
+      gatewayDeadline = defaultDeadline(uReq.signal, defaultDeadlineMs(route.deadline));
+      uReq = { ...uReq, signal: gatewayDeadline.signal };
+    }
     const uRes = await route.handler(uReq);
     if (uRes.header) {
       for (const [k, v] of Object.entries(headers)) uRes.header.set(k, String(v));
@@ -91,6 +108,7 @@ async function serveRpc(req: FastifyRequest, reply: FastifyReply, deps: RpcRoute
     req.log.debug({ err: e, rpc: path }, "rpc response not delivered");
     logCall(req, path, rpc.code ?? Code.Canceled, started);
   } finally {
+    gatewayDeadline?.clear();
     deps.inFlight.end();
   }
 }

@@ -15,15 +15,18 @@ export interface DeadlinePolicy {
 
 /**
  * Applies a route's deadline policy to the request's timeout header, in
- * place: a deadline longer than `maxMs` is lowered, a missing one becomes
- * `defaultMs`. A malformed value is left alone so that the protocol handler
- * rejects it with the protocol's own error. Returns the deadline in effect,
- * or undefined when the header is malformed.
+ * place: a client deadline longer than `maxMs` is lowered. Returns the
+ * client's deadline in effect, or undefined when the client sent none (the
+ * call then gets `defaultDeadlineMs`, which the host enforces itself:
+ * limits/default-deadline.ts) or a malformed one (left alone, so that the
+ * protocol handler rejects it with the protocol's own error).
  *
  * Rewriting the header (rather than passing connect's `maxTimeoutMs`, which
  * rejects long deadlines with INVALID_ARGUMENT) keeps clients with generous
  * deadlines working, and lets the handler see the real deadline in
- * `ctx.timeoutMs()`.
+ * `ctx.timeoutMs()`. The default is not written into the header: the handler
+ * would report it, and pass it on upstream, as the client's own deadline,
+ * where Connect servers show none when the client set none.
  */
 export function applyDeadlinePolicy(header: Headers, protocol: RpcProtocol, policy: DeadlinePolicy): number | undefined {
   const name = protocol === "connect" ? connectTimeout : grpcTimeout;
@@ -31,11 +34,15 @@ export function applyDeadlinePolicy(header: Headers, protocol: RpcProtocol, poli
   const parsed = protocol === "connect"
     ? parseConnectTimeout(raw, Number.MAX_SAFE_INTEGER)
     : parseGrpcTimeout(raw, Number.MAX_SAFE_INTEGER);
-  if (parsed.error) return undefined;
-  const wanted = parsed.timeoutMs ?? policy.defaultMs;
-  const ms = Math.min(wanted, policy.maxMs);
-  if (ms !== parsed.timeoutMs) header.set(name, protocol === "connect" ? String(ms) : formatGrpcTimeout(ms));
-  return ms;
+  if (parsed.error || parsed.timeoutMs === undefined) return undefined;
+  if (parsed.timeoutMs <= policy.maxMs) return parsed.timeoutMs;
+  header.set(name, protocol === "connect" ? String(policy.maxMs) : formatGrpcTimeout(policy.maxMs));
+  return policy.maxMs;
+}
+
+/** The deadline of a call whose client sent none. */
+export function defaultDeadlineMs(policy: DeadlinePolicy): number {
+  return Math.min(policy.defaultMs, policy.maxMs);
 }
 
 /** grpc-timeout allows at most 8 digits; switch to seconds above that. */

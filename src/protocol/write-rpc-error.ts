@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, endStreamFlag, endStreamToJson, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -18,7 +18,10 @@ export type NodeResponse = ServerResponse | Http2ServerResponse;
  * - gRPC: a Trailers-Only response, grpc-status in the only HEADERS frame.
  * - gRPC-Web: HTTP 200 and a trailer frame in the body, which a browser can
  *   always read (headers need CORS exposure).
- * - Connect unary and GET: the HTTP status for the code and the JSON error.
+ * - Connect unary and GET: the HTTP status for the code and the JSON error;
+ *   UNIMPLEMENTED (no function serves the path) is 404 Not Found, which is
+ *   what Connect servers answer for an unknown path and what clients read
+ *   as UNIMPLEMENTED (501 would say the method exists but is not built).
  * - Connect streaming: HTTP 200 and an end-of-stream message with the error.
  *
  * `extraHeaders` are sent with the response (CORS, request id).
@@ -47,7 +50,7 @@ export function writeRpcError(
     const json = JSON.stringify(endStreamToJson(new Headers(), error, {}));
     body = encodeEnvelope(endStreamFlag, new TextEncoder().encode(json));
   } else {
-    status = codeToHttpStatus(error.code);
+    status = error.code === Code.Unimplemented ? 404 : codeToHttpStatus(error.code);
     headers["content-type"] = "application/json";
     body = errorToJsonBytes(error, {});
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { applyDeadlinePolicy } from "../../src/protocol/deadline-header.js";
+import { applyDeadlinePolicy, defaultDeadlineMs } from "../../src/protocol/deadline-header.js";
 
 const policy = { maxMs: 5000, defaultMs: 1000 };
 
@@ -16,21 +16,20 @@ test("gRPC-Web: a deadline within bounds is left exactly as sent", () => {
   assert.equal(h.get("grpc-timeout"), "250000u");
 });
 
-test("Connect: a missing deadline becomes the default", () => {
+test("Connect: a missing deadline stays missing; the default is the host's to enforce", () => {
   const h = new Headers();
-  assert.equal(applyDeadlinePolicy(h, "connect", policy), 1000);
-  assert.equal(h.get("connect-timeout-ms"), "1000");
+  assert.equal(applyDeadlinePolicy(h, "connect", policy), undefined);
+  assert.equal(h.get("connect-timeout-ms"), null);
+  assert.equal(defaultDeadlineMs(policy), 1000);
 });
 
 test("the default never exceeds the maximum", () => {
-  const h = new Headers();
-  assert.equal(applyDeadlinePolicy(h, "grpc", { maxMs: 300, defaultMs: 1000 }), 300);
-  assert.equal(h.get("grpc-timeout"), "300m");
+  assert.equal(defaultDeadlineMs({ maxMs: 300, defaultMs: 1000 }), 300);
 });
 
 test("grpc-timeout switches to seconds past 8 digits of milliseconds", () => {
-  const h = new Headers();
-  applyDeadlinePolicy(h, "grpc", { maxMs: 2_000_000_000, defaultMs: 2_000_000_000 });
+  const h = new Headers({ "grpc-timeout": "99999999S" });
+  assert.equal(applyDeadlinePolicy(h, "grpc", { maxMs: 2_000_000_000, defaultMs: 1 }), 2_000_000_000);
   assert.equal(h.get("grpc-timeout"), "2000000S");
 });
 
