@@ -1,19 +1,15 @@
-import { Code, createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { codeFromHttpStatus } from "@connectrpc/connect/protocol-connect";
-import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { rpcError } from "../errors.js";
-import { defaultDeadline } from "../limits/default-deadline.js";
-import { applyDeadlinePolicy, defaultDeadlineMs } from "../protocol/deadline-header.js";
-import { detectProtocol } from "../protocol/detect-protocol.js";
 import { writeRpcError } from "../protocol/write-rpc-error.js";
+import { createCallRequest } from "./call-request.js";
 import type { CorsPolicy } from "./cors-policy.js";
 import type { InFlight } from "./in-flight.js";
 import type { RouteTable } from "./route-table.js";
 import { rpcContextKey, type RpcContext } from "./rpc-context.js";
 import { sendResponse } from "./send-response.js";
-import { stopReadingOnceAnswered } from "./stop-reading.js";
 
 export interface RpcRouteDeps {
   table: RouteTable;
@@ -80,23 +76,10 @@ async function serveRpc(req: FastifyRequest, reply: FastifyReply, deps: RpcRoute
   }
   const rpc: RpcContext = { requestId: String(req.id), log: req.log, draining: deps.draining };
   deps.inFlight.begin();
-  let gatewayDeadline: ReturnType<typeof defaultDeadline> | undefined;
+  let call: ReturnType<typeof createCallRequest> | undefined;
   try {
-    let uReq = universalRequestFromNodeRequest(raw, res, undefined, createContextValues().set(rpcContextKey, rpc));
-    stopReadingOnceAnswered(raw, res);
-    if (!("stream" in raw)) {
-      // connect-node's body reader destroys an HTTP/1.1 request whose handler
-      // stops reading early, which leaves the rest of the body stuck on the
-      // keep-alive connection; this one leaves the request for
-      // stopReadingOnceAnswered to drain.
-      uReq = { ...uReq, body: raw.iterator({ destroyOnReturn: false }) };
-    }
-    if (applyDeadlinePolicy(uReq.header, detectProtocol(raw.headers["content-type"]), route.deadline) === undefined) {
-      // Enforced through the request's signal, not announced in its headers (see deadline-header.ts).
-      gatewayDeadline = defaultDeadline(uReq.signal, defaultDeadlineMs(route.deadline));
-      uReq = { ...uReq, signal: gatewayDeadline.signal };
-    }
-    const uRes = await route.handler(uReq);
+    call = createCallRequest(raw, res, route.deadline, createContextValues().set(rpcContextKey, rpc));
+    const uRes = await route.handler(call.request);
     if (uRes.header) {
       for (const [k, v] of Object.entries(headers)) uRes.header.set(k, String(v));
       deps.cors.exposeResponseHeaders(req, uRes.header);
@@ -104,11 +87,18 @@ async function serveRpc(req: FastifyRequest, reply: FastifyReply, deps: RpcRoute
     await sendResponse(uRes, res);
     logCall(req, path, rpc.code ?? statusOf(uRes), started);
   } catch (e) {
-    // Writing failed: the client went away mid-response. Nothing to answer.
-    req.log.debug({ err: e, rpc: path }, "rpc response not delivered");
-    logCall(req, path, rpc.code ?? Code.Canceled, started);
+    if (call === undefined) {
+      // The request itself is unusable (e.g. HTTP/1.0 without a Host header).
+      const reason = e instanceof ConnectError ? e.rawMessage : e instanceof Error ? e.message : String(e);
+      writeRpcError(raw, res, new ConnectError(`malformed request: ${reason}`, Code.InvalidArgument), headers);
+      logCall(req, path, Code.InvalidArgument, started);
+    } else {
+      // Writing failed: the client went away mid-response. Nothing to answer.
+      req.log.debug({ err: e, rpc: path }, "rpc response not delivered");
+      logCall(req, path, rpc.code ?? Code.Canceled, started);
+    }
   } finally {
-    gatewayDeadline?.clear();
+    call?.release();
     deps.inFlight.end();
   }
 }

@@ -1,6 +1,8 @@
 // Bad input and failing handlers get the protocol's own error, with the
 // right code, and never a crash, a hang or a stack trace.
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import net from "node:net";
 import { after, describe, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -92,6 +94,16 @@ describe("malformed requests", () => {
     const res = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "application/json", "connect-timeout-ms": "-5" }, body: "{}" });
     assert.equal(res.status, 400);
     assert.equal(JSON.parse(res.body.toString()).code, "invalid_argument");
+  });
+  test("HTTP/1.0 without a Host header: HTTP 400 invalid_argument, not a stuck call", async () => {
+    const socket = net.connect(gw.port, "127.0.0.1");
+    await once(socket, "connect");
+    socket.end("POST /probe.v1.ProbeService/Unary HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    const chunks: Buffer[] = [];
+    for await (const c of socket) chunks.push(c as Buffer);
+    const answer = Buffer.concat(chunks).toString();
+    assert.match(answer, /^HTTP\/1\.1 400/);
+    assert.match(answer, /"code":"invalid_argument","message":"malformed request: unable to determine request authority/);
   });
   test("oversized request headers: HTTP 431, the process keeps serving", async () => {
     const res = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "application/json", "x-big": "x".repeat(32 * 1024) }, body: "{}" });
