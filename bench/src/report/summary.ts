@@ -18,6 +18,19 @@ export function spread(values: number[]): Spread {
   return { median, min: finite[0]!, max: finite[finite.length - 1]! };
 }
 
+/**
+ * The summary of an arm's rounds: the spread of each named metric (a round
+ * without it counts as missing), and the highest peak RSS of any round.
+ */
+export function summarizeRounds<R extends { peakRssMb: number }, K extends keyof R>(
+  rounds: R[],
+  metrics: readonly K[],
+): Record<K, Spread> & { peakRssMb: number } {
+  const out = {} as Record<K, Spread>;
+  for (const k of metrics) out[k] = spread(rounds.map((r) => (r[k] as number | undefined) ?? NaN));
+  return { ...out, peakRssMb: Math.max(...rounds.map((r) => r.peakRssMb)) };
+}
+
 /** Nearest-rank percentiles; sorts `values` in place. */
 export function percentiles(values: Float64Array): Percentiles {
   values.sort();

@@ -3,7 +3,7 @@ import { payloads } from "../echo-messages.js";
 import { runLoadWorker } from "../load/run-load-worker.js";
 import { sampleRss } from "../process/rss-sampler.js";
 import type { ServerProcess } from "../process/server-process.js";
-import { spread, type Spread } from "../report/summary.js";
+import { summarizeRounds, type Spread } from "../report/summary.js";
 import { mib, round, type BenchContext } from "./bench-context.js";
 
 export interface BidiRound {
@@ -68,16 +68,7 @@ export async function runBidi(ctx: BenchContext, servers: Map<ServerId, ServerPr
       const refRate = ref?.rounds.find((y) => y.round === x.round)?.roundTripsPerSec;
       if (refRate) x.ratioToGrpcJs = round(x.roundTripsPerSec / refRate, 3);
     }
-    const of = (f: (x: BidiRound) => number | undefined) => spread(r.rounds.map((x) => f(x) ?? NaN));
-    r.summary = {
-      roundTripsPerSec: of((x) => x.roundTripsPerSec),
-      p50Ms: of((x) => x.p50Ms),
-      p99Ms: of((x) => x.p99Ms),
-      cpuSecondsPer1k: of((x) => x.cpuSecondsPer1k),
-      clientCpuPercent: of((x) => x.clientCpuPercent),
-      peakRssMb: Math.max(...r.rounds.map((x) => x.peakRssMb)),
-      ratioToGrpcJs: of((x) => x.ratioToGrpcJs),
-    };
+    r.summary = summarizeRounds(r.rounds, ["roundTripsPerSec", "p50Ms", "p99Ms", "cpuSecondsPer1k", "clientCpuPercent", "ratioToGrpcJs"]);
   }
   return results;
 }

@@ -3,7 +3,7 @@ import { streamRequestFrame } from "../echo-messages.js";
 import { runLoadWorker } from "../load/run-load-worker.js";
 import { sampleRss } from "../process/rss-sampler.js";
 import type { ServerProcess } from "../process/server-process.js";
-import { spread, type Spread } from "../report/summary.js";
+import { summarizeRounds, type Spread } from "../report/summary.js";
 import { mib, round, type BenchContext } from "./bench-context.js";
 
 export interface StreamRound {
@@ -87,15 +87,7 @@ export async function runServerStream(ctx: BenchContext, servers: Map<ServerId, 
       const refRate = ref?.rounds.find((y) => y.round === x.round)?.messagesPerSec;
       if (refRate) x.ratioToGrpcJs = round(x.messagesPerSec / refRate, 3);
     }
-    r.summary = {
-      messagesPerSec: spread(r.rounds.map((x) => x.messagesPerSec)),
-      callP50Ms: spread(r.rounds.map((x) => x.callP50Ms)),
-      callP99Ms: spread(r.rounds.map((x) => x.callP99Ms)),
-      cpuSecondsPer1k: spread(r.rounds.map((x) => x.cpuSecondsPer1k)),
-      clientCpuPercent: spread(r.rounds.map((x) => x.clientCpuPercent)),
-      peakRssMb: Math.max(...r.rounds.map((x) => x.peakRssMb)),
-      ratioToGrpcJs: spread(r.rounds.map((x) => x.ratioToGrpcJs ?? NaN)),
-    };
+    r.summary = summarizeRounds(r.rounds, ["messagesPerSec", "callP50Ms", "callP99Ms", "cpuSecondsPer1k", "clientCpuPercent", "ratioToGrpcJs"]);
   }
   return results;
 }

@@ -6,7 +6,7 @@ import { runH2load } from "../load/h2load.js";
 import { unaryRequest } from "../load/unary-wire.js";
 import { sampleRss } from "../process/rss-sampler.js";
 import type { ServerProcess } from "../process/server-process.js";
-import { spread, type Spread } from "../report/summary.js";
+import { summarizeRounds, type Spread } from "../report/summary.js";
 import { mib, round, type BenchContext } from "./bench-context.js";
 import { checkUnary, type ReplyCheck } from "./check-replies.js";
 
@@ -120,17 +120,7 @@ export async function runUnary(ctx: BenchContext, servers: Map<ServerId, ServerP
   }
   addRatios(results);
   for (const r of timed) {
-    const of = (f: (x: UnaryRound) => number | undefined) => spread(r.rounds.map((x) => f(x) ?? NaN));
-    r.summary = {
-      rps: of((x) => x.rps),
-      p50Ms: of((x) => x.p50Ms),
-      p99Ms: of((x) => x.p99Ms),
-      cpuSecondsPer1k: of((x) => x.cpuSecondsPer1k),
-      clientCpuPercent: of((x) => x.clientCpuPercent),
-      peakRssMb: Math.max(...r.rounds.map((x) => x.peakRssMb)),
-      ratioToGrpcJs: of((x) => x.ratioToGrpcJs),
-      ratioToLimit: of((x) => x.ratioToLimit),
-    };
+    r.summary = summarizeRounds(r.rounds, ["rps", "p50Ms", "p99Ms", "cpuSecondsPer1k", "clientCpuPercent", "ratioToGrpcJs", "ratioToLimit"]);
   }
   return results;
 }
