@@ -6,7 +6,7 @@ import type { SluiceConfig } from "./config.js";
 import { envName, options, type OptionSpec } from "./options.js";
 import { parseOptionValue } from "./parse-option-value.js";
 
-export const configFileNames = ["sluice.config.ts", "sluice.config.mts", "sluice.config.js", "sluice.config.mjs", "sluice.config.json"];
+const configFileNames = ["sluice.config.ts", "sluice.config.mts", "sluice.config.js", "sluice.config.mjs", "sluice.config.json"];
 
 export interface ConfigSources {
   cwd: string;

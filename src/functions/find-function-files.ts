@@ -26,7 +26,7 @@ export async function findFunctionFiles(dir: string): Promise<string[]> {
 }
 
 /** Whether a file name (not a path) can be a function file. */
-export function isFunctionFileName(name: string): boolean {
+function isFunctionFileName(name: string): boolean {
   return sourceFile.test(name) && !notFunction.test(name) && !isExcludedName(name);
 }
 

@@ -67,11 +67,6 @@ export class Listener {
     }
   }
 
-  /** Open HTTP/2 sessions plus HTTP/1.1 connections. */
-  get connectionCount(): number {
-    return this.#sessions.size + this.#h1Sockets.size;
-  }
-
   /**
    * Stops new calls on existing connections: GOAWAY to every HTTP/2 session
    * (its open streams finish), and HTTP/1.1 connections close once idle.
