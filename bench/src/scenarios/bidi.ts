@@ -1,10 +1,10 @@
 import { echoBidiPath, referenceArm, streamingServers, type ServerId } from "../arms/arm-catalog.js";
 import { payloads } from "../echo-messages.js";
 import { runLoadWorker } from "../load/run-load-worker.js";
-import { sampleRss } from "../process/rss-sampler.js";
+import { measureServer, ratioPerRound } from "./measure-server.js";
 import type { ServerProcess } from "../process/server-process.js";
 import { summarizeRounds, type Spread } from "../report/summary.js";
-import { mib, round, type BenchContext } from "./bench-context.js";
+import { round, type BenchContext } from "./bench-context.js";
 
 export interface BidiRound {
   round: number;
@@ -41,12 +41,7 @@ export async function runBidi(ctx: BenchContext, servers: Map<ServerId, ServerPr
   for (const r of results) await run(r, Math.min(1, plan.bidi.seconds));
   for (let n = 1; n <= plan.rounds; n++) {
     for (const r of results) {
-      const server = servers.get(r.server)!;
-      const cpu0 = server.cpuSeconds();
-      const rss = sampleRss(server);
-      const out = await run(r, plan.bidi.seconds);
-      const peak = rss.stop();
-      const cpu = server.cpuSeconds() - cpu0;
+      const { out, cpuSeconds: cpu, peakRssMb } = await measureServer(servers.get(r.server)!, () => run(r, plan.bidi.seconds));
       const ok = out.okStreams === r.streams && out.roundTrips > 0;
       r.rounds.push({
         round: n,
@@ -55,7 +50,7 @@ export async function runBidi(ctx: BenchContext, servers: Map<ServerId, ServerPr
         p99Ms: round(out.latency?.p99 ?? NaN, 3),
         cpuSecondsPer1k: round(out.roundTrips > 0 ? (cpu / out.roundTrips) * 1000 : NaN, 4),
         clientCpuPercent: round((out.clientCpuSeconds / out.seconds) * 100, 1),
-        peakRssMb: mib(peak),
+        peakRssMb,
         ok,
         ...(out.problem ? { problem: out.problem } : {}),
       });
@@ -64,10 +59,7 @@ export async function runBidi(ctx: BenchContext, servers: Map<ServerId, ServerPr
   }
   for (const r of results) {
     const ref = results.find((x) => x.server === referenceArm && x.streams === r.streams);
-    for (const x of r.rounds) {
-      const refRate = ref?.rounds.find((y) => y.round === x.round)?.roundTripsPerSec;
-      if (refRate) x.ratioToGrpcJs = round(x.roundTripsPerSec / refRate, 3);
-    }
+    for (const [x, ratio] of ratioPerRound(r.rounds, ref?.rounds, (y) => y.roundTripsPerSec)) x.ratioToGrpcJs = ratio;
     r.summary = summarizeRounds(r.rounds, ["roundTripsPerSec", "p50Ms", "p99Ms", "cpuSecondsPer1k", "clientCpuPercent", "ratioToGrpcJs"]);
   }
   return results;

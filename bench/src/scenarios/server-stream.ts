@@ -1,10 +1,10 @@
 import { echoStreamPath, referenceArm, streamingServers, type ServerId } from "../arms/arm-catalog.js";
 import { streamRequestFrame } from "../echo-messages.js";
 import { runLoadWorker } from "../load/run-load-worker.js";
-import { sampleRss } from "../process/rss-sampler.js";
+import { measureServer, ratioPerRound } from "./measure-server.js";
 import type { ServerProcess } from "../process/server-process.js";
 import { summarizeRounds, type Spread } from "../report/summary.js";
-import { mib, round, type BenchContext } from "./bench-context.js";
+import { round, type BenchContext } from "./bench-context.js";
 
 export interface StreamRound {
   round: number;
@@ -59,12 +59,7 @@ export async function runServerStream(ctx: BenchContext, servers: Map<ServerId, 
   for (const r of results) await run(r, Math.max(10, Math.round(r.messagesPerCall / 5)));
   for (let n = 1; n <= plan.rounds; n++) {
     for (const r of results) {
-      const server = servers.get(r.server)!;
-      const cpu0 = server.cpuSeconds();
-      const rss = sampleRss(server);
-      const out = await run(r, r.messagesPerCall);
-      const peak = rss.stop();
-      const cpu = server.cpuSeconds() - cpu0;
+      const { out, cpuSeconds: cpu, peakRssMb } = await measureServer(servers.get(r.server)!, () => run(r, r.messagesPerCall));
       const ok = out.okCalls === r.calls && out.messages === out.expected;
       r.rounds.push({
         round: n,
@@ -74,7 +69,7 @@ export async function runServerStream(ctx: BenchContext, servers: Map<ServerId, 
         callP99Ms: round(out.callLatency.p99, 1),
         cpuSecondsPer1k: round(out.messages > 0 ? (cpu / out.messages) * 1000 : NaN, 4),
         clientCpuPercent: round((out.clientCpuSeconds / out.seconds) * 100, 1),
-        peakRssMb: mib(peak),
+        peakRssMb,
         ok,
         ...(out.problem ? { problem: out.problem } : {}),
       });
@@ -83,10 +78,7 @@ export async function runServerStream(ctx: BenchContext, servers: Map<ServerId, 
   }
   for (const r of results) {
     const ref = results.find((x) => x.server === referenceArm && x.calls === r.calls);
-    for (const x of r.rounds) {
-      const refRate = ref?.rounds.find((y) => y.round === x.round)?.messagesPerSec;
-      if (refRate) x.ratioToGrpcJs = round(x.messagesPerSec / refRate, 3);
-    }
+    for (const [x, ratio] of ratioPerRound(r.rounds, ref?.rounds, (y) => y.messagesPerSec)) x.ratioToGrpcJs = ratio;
     r.summary = summarizeRounds(r.rounds, ["messagesPerSec", "callP50Ms", "callP99Ms", "cpuSecondsPer1k", "clientCpuPercent", "ratioToGrpcJs"]);
   }
   return results;

@@ -4,10 +4,10 @@ import { echoPath, limitArm, referenceArm, unaryArms, type ServerId, type UnaryA
 import { payloads, type PayloadName } from "../echo-messages.js";
 import { runH2load } from "../load/h2load.js";
 import { unaryRequest } from "../load/unary-wire.js";
-import { sampleRss } from "../process/rss-sampler.js";
+import { measureServer, ratioPerRound } from "./measure-server.js";
 import type { ServerProcess } from "../process/server-process.js";
 import { summarizeRounds, type Spread } from "../report/summary.js";
-import { mib, round, type BenchContext } from "./bench-context.js";
+import { round, type BenchContext } from "./bench-context.js";
 import { checkUnary, type ReplyCheck } from "./check-replies.js";
 
 export interface UnaryRound {
@@ -92,12 +92,7 @@ export async function runUnary(ctx: BenchContext, servers: Map<ServerId, ServerP
   }
   for (let n = 1; n <= plan.rounds; n++) {
     for (const r of timed) {
-      const server = servers.get(r.server)!;
-      const cpu0 = server.cpuSeconds();
-      const rss = sampleRss(server);
-      const h2 = await run(r, plan.unary.seconds, path.join(ctx.scratchDir, "h2load-log.tsv"));
-      const peakRss = rss.stop();
-      const cpu = server.cpuSeconds() - cpu0;
+      const { out: h2, cpuSeconds: cpu, peakRssMb } = await measureServer(servers.get(r.server)!, () => run(r, plan.unary.seconds, path.join(ctx.scratchDir, "h2load-log.tsv")));
       const bytesPerReply = h2.succeeded > 0 ? h2.dataBytes / h2.succeeded : 0;
       const expected = r.check.replyBytes ?? 0;
       r.rounds.push({
@@ -107,7 +102,7 @@ export async function runUnary(ctx: BenchContext, servers: Map<ServerId, ServerP
         p99Ms: round(h2.latency?.p99 ?? NaN, 3),
         cpuSecondsPer1k: round(h2.succeeded > 0 ? (cpu / h2.succeeded) * 1000 : NaN, 4),
         clientCpuPercent: round((h2.clientCpuSeconds / h2.seconds) * 100, 1),
-        peakRssMb: mib(peakRss),
+        peakRssMb,
         succeeded: h2.succeeded,
         failed: h2.failed + h2.errored + h2.timeout + (h2.succeeded - h2.status2xx),
         bytesPerReply: round(bytesPerReply, 1),
@@ -130,11 +125,7 @@ function addRatios(results: UnaryResult[]): void {
   for (const r of results) {
     const ref = results.find((x) => x.arm === referenceArm && x.payload === r.payload);
     const limit = results.find((x) => x.arm === limitArm && x.payload === r.payload);
-    for (const x of r.rounds) {
-      const refRps = ref?.rounds.find((y) => y.round === x.round)?.rps;
-      const limitRps = limit?.rounds.find((y) => y.round === x.round)?.rps;
-      if (refRps) x.ratioToGrpcJs = round(x.rps / refRps, 3);
-      if (limitRps) x.ratioToLimit = round(x.rps / limitRps, 3);
-    }
+    for (const [x, ratio] of ratioPerRound(r.rounds, ref?.rounds, (y) => y.rps)) x.ratioToGrpcJs = ratio;
+    for (const [x, ratio] of ratioPerRound(r.rounds, limit?.rounds, (y) => y.rps)) x.ratioToLimit = ratio;
   }
 }
