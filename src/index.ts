@@ -13,6 +13,6 @@ export {
   type SplitServiceDefinition,
 } from "./functions/define-function.js";
 export { defineConfig, type SluiceConfigInput } from "./config/config.js";
-export { rpcContextKey, type RpcContext } from "./host/rpc-context.js";
+export { rpcContextKey, type RpcContext } from "./rpc/rpc-context.js";
 // Re-exported so that a function file needs one import for the common cases.
 export { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";

@@ -1,9 +1,10 @@
 import { createRegistry, type DescFile, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { createConnectRouter, type Interceptor } from "@connectrpc/connect";
-import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { SluiceConfig } from "../config/config.js";
 import type { FunctionOptions } from "../functions/define-function.js";
-import type { Route } from "./route-table.js";
+import { compressions } from "../protocol/compression.js";
+import { MethodCodec } from "../rpc/method-codec.js";
+import type { FunctionRoute } from "./route-table.js";
 
 /** What a route source (a function file or a built-in service) provides. */
 export interface RouteSource {
@@ -15,44 +16,37 @@ export interface RouteSource {
   source: string;
 }
 
-/** What all routes share: the gateway's config, interceptors and shutdown signal. */
-export interface RouteContext {
-  config: SluiceConfig;
-  interceptors: Interceptor[];
-  shutdownSignal: AbortSignal;
-}
-
-const compressions = { gzip: compressionGzip, br: compressionBrotli } as const;
-
 /**
- * Builds the Connect handlers (all three protocols) for the methods a source
- * implements, with its options layered over the gateway config.
+ * Builds the routes (one per implemented method, all three protocols) of a
+ * source, with its options layered over the gateway config.
  */
-export function createRoutes(src: RouteSource, ctx: RouteContext): Route[] {
-  const { config } = ctx;
+export function createRoutes(src: RouteSource, config: SluiceConfig): FunctionRoute[] {
   const o = src.options;
   const compression = o.compression === false
     ? { encodings: [], minBytes: 0 }
     : { encodings: o.compression?.encodings ?? config.compression.encodings, minBytes: o.compression?.minBytes ?? config.compression.minBytes };
-  const router = createConnectRouter({
-    acceptCompression: compression.encodings.map((e) => compressions[e]),
-    compressMinBytes: compression.minBytes,
-    readMaxBytes: o.readMaxBytes ?? config.readMaxBytes,
-    writeMaxBytes: o.writeMaxBytes ?? config.writeMaxBytes,
-    shutdownSignal: ctx.shutdownSignal,
-    interceptors: ctx.interceptors,
-    // google.protobuf.Any fields in JSON need every type of the service's files.
-    jsonOptions: { registry: createRegistry(...filesOf(src.service.file)) },
-  });
-  router.service(src.service, src.implementation);
-  const implemented = new Set(src.methods);
   const deadline = {
     maxMs: o.maxTimeoutMs ?? config.maxTimeoutMs,
     defaultMs: o.defaultTimeoutMs ?? config.defaultTimeoutMs,
   };
-  return router.handlers
-    .filter((h) => implemented.has(h.method))
-    .map((handler) => ({ path: handler.requestPath, method: handler.method, handler, deadline, source: src.source }));
+  const readMaxBytes = o.readMaxBytes ?? config.readMaxBytes;
+  const writeMaxBytes = o.writeMaxBytes ?? config.writeMaxBytes;
+  // google.protobuf.Any fields in JSON need every type of the service's files.
+  const registry = createRegistry(...filesOf(src.service.file));
+  const impl = src.implementation as Record<string, FunctionRoute["impl"]>;
+  return src.methods.map((method) => ({
+    kind: "function",
+    path: `/${src.service.typeName}/${method.name}`,
+    method,
+    impl: impl[method.localName]!,
+    codec: new MethodCodec(method, writeMaxBytes, registry),
+    readMaxBytes,
+    deadline,
+    compression: compression.encodings.map((e) => compressions[e]),
+    compressMinBytes: compression.minBytes,
+    allowGet: method.methodKind === "unary" && method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS,
+    source: src.source,
+  }));
 }
 
 /** A file and everything it imports, transitively. */

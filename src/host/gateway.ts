@@ -1,25 +1,27 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code } from "@connectrpc/connect";
-import Fastify, { LogController, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { pino } from "pino";
 import type { SluiceConfig } from "../config/config.js";
 import { rpcError, sluiceError, SluiceError } from "../errors.js";
 import { createBundleCacheDir } from "../functions/bundle-cache-dir.js";
 import { FunctionRegistry, type ReloadReport } from "../functions/function-registry.js";
 import type { LoadedFunction } from "../functions/load-function-file.js";
-import { enforceDeadline } from "../limits/enforce-deadline.js";
+import { DeadlineTimers } from "../limits/deadline-timers.js";
 import { healthRouteSource } from "../observe/health-service.js";
 import { HealthStatus } from "../observe/health-status.js";
-import { reportErrors } from "../observe/report-errors.js";
+import type { CallEnv } from "../rpc/call-env.js";
 import { CorsPolicy } from "./cors-policy.js";
-import { createRoutes, type RouteContext } from "./create-routes.js";
+import { createRoutes } from "./create-routes.js";
 import { registerHttpCompression } from "./http-compression.js";
-import { registerHttpEndpoints } from "./http-endpoints.js";
+import { httpEndpointPaths, registerHttpEndpoints } from "./http-endpoints.js";
 import { InFlight } from "./in-flight.js";
 import { Listener } from "./listener.js";
 import { RouteTable, type Route } from "./route-table.js";
-import { registerRpcRoute } from "./rpc-route.js";
+import { RpcDispatch } from "./rpc-dispatch.js";
 import { createRequestIdGenerator } from "./request-id.js";
+import { registerStaticFiles } from "./static-files.js";
 
 /**
  * How long calls ended by the drain timeout get to deliver their UNAVAILABLE,
@@ -38,37 +40,55 @@ export class Gateway {
   readonly health = new HealthStatus();
   readonly registry: FunctionRegistry;
   readonly #inFlight = new InFlight();
-  readonly #shutdown = new AbortController();
   readonly #draining = new AbortController();
   readonly #routesOf = new WeakMap<LoadedFunction, Route[]>();
   readonly #builtInRoutes: Route[];
-  readonly #routeContext: RouteContext;
   readonly #bundleDir: { dir: string; remove(): void };
   #listener: Listener | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(readonly config: SluiceConfig) {
     const tls = config.tls ? readTls(config.tls) : undefined;
+    const requestId = createRequestIdGenerator();
+    const cors = new CorsPolicy(config.cors);
+    // The logger exists before Fastify so that the RPC path, which Fastify
+    // never sees, logs through the same pino instance.
+    const log = pino({ level: config.logLevel });
+    const env: CallEnv = {
+      deadlines: new DeadlineTimers(),
+      inFlight: this.#inFlight,
+      draining: this.#draining.signal,
+      log,
+      get logCalls() {
+        return log.isLevelEnabled("info");
+      },
+      cors,
+    };
     this.app = Fastify({
-      logger: { level: config.logLevel },
-      // rpc-route.ts logs one line per call, with its status and duration.
+      loggerInstance: log as FastifyBaseLogger,
+      // RPCs are logged by the call, one line each with status and duration.
       logController: new LogController({ disableRequestLogging: true }),
-      genReqId: createRequestIdGenerator(),
+      genReqId: (req) => requestId(req.headers),
       return503OnClosing: false,
       serverFactory: (handler) => {
-        this.#listener = new Listener(config, handler as unknown as ConstructorParameters<typeof Listener>[1], tls);
+        const dispatch = new RpcDispatch({ table: this.table, env, requestId, httpPaths: httpEndpointPaths });
+        dispatch.fastify = handler as never;
+        this.#listener = new Listener(config, dispatch, tls);
         return this.#listener.server as never;
       },
     });
     this.#bundleDir = createBundleCacheDir(config.cacheDir);
     this.registry = new FunctionRegistry(config.functionsDir, this.#bundleDir.dir, new Set(["grpc.health.v1.Health"]));
-    this.#routeContext = { config, interceptors: [reportErrors, enforceDeadline], shutdownSignal: this.#shutdown.signal };
-    this.#builtInRoutes = createRoutes(healthRouteSource(this.health), this.#routeContext);
-    const cors = new CorsPolicy(config.cors);
+    this.#builtInRoutes = createRoutes(healthRouteSource(this.health), config);
+    // Every response carries the request id, RPC or not (RPCs set their own).
+    this.app.addHook("onRequest", (req, reply, done) => {
+      void reply.header("x-request-id", req.id);
+      done();
+    });
     cors.register(this.app);
     void registerHttpCompression(this.app);
     registerHttpEndpoints(this.app, this.health);
-    registerRpcRoute(this.app, { ...(config.staticDir ? { staticDir: config.staticDir } : {}), table: this.table, inFlight: this.#inFlight, cors, draining: this.#draining.signal });
+    registerStaticFiles(this.app, config.staticDir);
   }
 
   get log(): FastifyInstance["log"] {
@@ -125,7 +145,7 @@ export class Gateway {
     const drained = await this.#inFlight.idle(drainTimeoutMs);
     if (!drained) {
       this.log.warn({ inFlight: this.#inFlight.count }, "drain timeout: ending the remaining calls with UNAVAILABLE");
-      this.#shutdown.abort(rpcError("SLUICE_RPC_DRAIN_TIMEOUT", Code.Unavailable, { ms: drainTimeoutMs }));
+      this.#inFlight.abortAll(rpcError("SLUICE_RPC_DRAIN_TIMEOUT", Code.Unavailable, { ms: drainTimeoutMs }));
       await this.#inFlight.idle(afterDrainGraceMs);
     }
     // A call counts as over once its last frame is queued, not sent: let the
@@ -144,7 +164,7 @@ export class Gateway {
     for (const fn of this.registry.list()) {
       let own = this.#routesOf.get(fn);
       if (!own) {
-        own = createRoutes({ ...fn, source: fn.displayPath }, this.#routeContext);
+        own = createRoutes({ ...fn, source: fn.displayPath }, this.config);
         this.#routesOf.set(fn, own);
       }
       routes.push(...own);

@@ -8,6 +8,9 @@ import type { HealthStatus } from "../observe/health-status.js";
  * - GET /readyz: readiness; 200 once functions are loaded, 503 before that
  *   and from the moment shutdown begins, so load balancers stop sending.
  */
+/** The paths above: requests for them never count as RPCs. */
+export const httpEndpointPaths: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);
+
 export function registerHttpEndpoints(app: FastifyInstance, health: HealthStatus): void {
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {

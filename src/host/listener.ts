@@ -2,10 +2,9 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { Socket } from "node:net";
+import tls from "node:tls";
 import type { SluiceConfig } from "../config/config.js";
-import type { NodeRequest, NodeResponse } from "../protocol/write-rpc-error.js";
-
-type Handler = (req: NodeRequest, res: NodeResponse) => void;
+import type { RpcDispatch } from "./rpc-dispatch.js";
 
 /** The first bytes of every HTTP/2 connection with prior knowledge (RFC 9113 §3.4). */
 const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -16,14 +15,19 @@ const firstBytesTimeoutMs = 10_000;
 /**
  * The one listening socket and the connections behind it.
  *
- * Cleartext: each connection's first bytes decide; the HTTP/2 preface goes
- * to an h2c server, anything else to an HTTP/1.1 server. With TLS: ALPN
- * decides between h2 and http/1.1 on the same port.
+ * Behind the port are two servers that never listen themselves: an
+ * HTTP/1.1 server and an HTTP/2 server, each handed the connections that
+ * speak its version. Cleartext: each connection's first bytes decide (the
+ * HTTP/2 preface goes to HTTP/2, anything else to HTTP/1.1). With TLS:
+ * ALPN decides, h2 or http/1.1.
+ *
+ * HTTP/2 streams go to RpcDispatch.onStream directly (no compatibility
+ * request objects are made for RPCs), HTTP/1.1 requests to onRequest.
  *
  * It also keeps track of every HTTP/2 session and HTTP/1.1 socket, because
- * closing the listening socket (and Fastify's close()) leaves them open:
- * drain() sends GOAWAY to each session and closes each HTTP/1.1 connection
- * as soon as it has no request in flight.
+ * closing the listening socket leaves them open: drain() sends GOAWAY to
+ * each session and closes each HTTP/1.1 connection as soon as it has no
+ * request in flight.
  */
 export class Listener {
   readonly server: net.Server;
@@ -32,37 +36,38 @@ export class Listener {
   #h1Sockets = new Map<Socket, number>(); // socket → requests in flight
   #draining = false;
 
-  constructor(private readonly config: SluiceConfig, handler: Handler, tls?: { key: Buffer; cert: Buffer; ca?: Buffer }) {
-    const tracked = this.#trackH1(handler);
-    const h2Options: http2.ServerOptions = {
+  constructor(private readonly config: SluiceConfig, dispatch: RpcDispatch, tlsFiles?: { key: Buffer; cert: Buffer; ca?: Buffer }) {
+    const h1 = http.createServer({ maxHeaderSize: config.maxHeaderBytes }, this.#trackH1(dispatch.onRequest));
+    this.#configureH1(h1);
+    const h2 = http2.createServer({
       settings: { maxConcurrentStreams: config.http2.maxConcurrentStreams, maxHeaderListSize: config.maxHeaderBytes },
       maxSessionInvalidFrames: 100,
-    };
-    if (tls) {
-      const secure = http2.createSecureServer({
-        ...h2Options,
-        allowHTTP1: true,
-        key: tls.key,
-        cert: tls.cert,
-        ...(tls.ca ? { ca: tls.ca } : {}),
-        requestCert: config.tls?.requireClientCert ?? false,
-        rejectUnauthorized: config.tls?.requireClientCert ?? false,
-      }, tracked);
-      this.#configureH1(secure as unknown as http.Server);
-      secure.on("secureConnection", (socket: Socket & { alpnProtocol?: string | false }) => {
-        if (socket.alpnProtocol !== "h2") this.#addH1Socket(socket);
+    });
+    h2.on("stream", dispatch.onStream);
+    this.#watchSessions(h2);
+    if (tlsFiles) {
+      const requireClientCert = config.tls?.requireClientCert ?? false;
+      this.server = tls.createServer({
+        key: tlsFiles.key,
+        cert: tlsFiles.cert,
+        ...(tlsFiles.ca ? { ca: tlsFiles.ca } : {}),
+        requestCert: requireClientCert,
+        rejectUnauthorized: requireClientCert,
+        ALPNProtocols: ["h2", "http/1.1"],
+      }, (socket) => {
+        if (socket.alpnProtocol === "h2") {
+          h2.emit("connection", socket);
+        } else {
+          this.#addH1Socket(socket);
+          h1.emit("connection", socket);
+        }
       });
-      this.#watchSessions(secure);
-      secure.on("connection", (socket: Socket) => this.#addSocket(socket));
-      this.server = secure;
+      this.server.on("connection", (socket: Socket) => this.#addSocket(socket));
+      this.server.on("tlsClientError", (_e, socket) => socket.destroy());
     } else {
-      const h1 = http.createServer({ maxHeaderSize: config.maxHeaderBytes }, tracked);
-      this.#configureH1(h1);
-      const h2c = http2.createServer(h2Options, tracked);
-      this.#watchSessions(h2c);
       this.server = net.createServer((socket) => {
         this.#addSocket(socket);
-        this.#sniff(socket, h1, h2c);
+        this.#sniff(socket, h1, h2);
       });
     }
   }
@@ -91,9 +96,6 @@ export class Listener {
   }
 
   #configureH1(server: http.Server): void {
-    // Read by Node's HTTP/1.1 parser for every connection, including those
-    // the TLS server hands over after ALPN chose http/1.1.
-    (server as { maxHeaderSize?: number }).maxHeaderSize = this.config.maxHeaderBytes;
     server.keepAliveTimeout = this.config.idleTimeoutMs;
     // Requests may legitimately stream for as long as their deadline allows;
     // deadlines are enforced per call. Only slow headers are cut off here.
@@ -101,7 +103,7 @@ export class Listener {
     server.headersTimeout = 60_000;
   }
 
-  #watchSessions(server: http2.Http2Server | http2.Http2SecureServer): void {
+  #watchSessions(server: http2.Http2Server): void {
     server.on("session", (session: http2.ServerHttp2Session) => {
       this.#sessions.add(session);
       session.once("close", () => this.#sessions.delete(session));
@@ -111,9 +113,8 @@ export class Listener {
     });
   }
 
-  #trackH1(handler: Handler): Handler {
+  #trackH1(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): (req: http.IncomingMessage, res: http.ServerResponse) => void {
     return (req, res) => {
-      if (req.httpVersionMajor >= 2) return handler(req, res);
       const socket = req.socket;
       this.#h1Sockets.set(socket, (this.#h1Sockets.get(socket) ?? 0) + 1);
       if (this.#draining) res.setHeader("connection", "close");

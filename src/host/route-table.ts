@@ -1,25 +1,42 @@
 import type { DescMethod } from "@bufbuild/protobuf";
-import type { UniversalHandler } from "@connectrpc/connect/protocol";
-import type { DeadlinePolicy } from "../protocol/deadline-header.js";
+import type { Compression } from "../protocol/compression.js";
+import type { MethodCodec } from "../rpc/method-codec.js";
 
-/** One RPC path and what serves it. */
-export interface Route {
+/** The deadline bounds of one route. */
+export interface DeadlinePolicy {
+  /** A client deadline above this is lowered to it. */
+  maxMs: number;
+  /** The deadline of calls that send none (itself capped by maxMs). */
+  defaultMs: number;
+}
+
+/** One RPC path served by a function (or a built-in service). */
+export interface FunctionRoute {
+  kind: "function";
   /** "/greet.v1.GreetService/Greet" */
   path: string;
   method: DescMethod;
-  /** Serves Connect, gRPC and gRPC-Web for this method. */
-  handler: UniversalHandler;
+  /** The implementation, bound to its object: (request | requests, ctx) => … */
+  impl: (input: never, ctx: never) => unknown;
+  codec: MethodCodec;
+  readMaxBytes: number;
   deadline: DeadlinePolicy;
+  /** Message encodings accepted and sent, in order of preference. */
+  compression: readonly Compression[];
+  /** Response messages smaller than this are sent uncompressed. */
+  compressMinBytes: number;
+  /** Connect GET is allowed (the method has no side effects). */
+  allowGet: boolean;
   /** Where the implementation lives: a function file, or "(built-in)". */
   source: string;
 }
 
+export type Route = FunctionRoute;
+
 /**
- * The RPC paths currently served. Fastify freezes its own routes after
- * `ready`, so one catch-all Fastify route dispatches through this table, and
- * hot reload replaces the table as a whole. A call looks its route up once,
- * when it arrives, and keeps that route (and the function version behind it)
- * until it ends.
+ * The RPC paths currently served. Hot reload replaces the table as a whole;
+ * a call looks its route up once, when it arrives, and keeps that route
+ * (and the function version behind it) until it ends.
  */
 export class RouteTable {
   #routes: ReadonlyMap<string, Route> = new Map();

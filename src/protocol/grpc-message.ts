@@ -1,25 +1,13 @@
 /**
  * grpc-message, percent-encoded as the gRPC spec asks: only bytes outside
- * printable ASCII (0x20–0x7E) and "%" itself are escaped.
- *
- * connect-es escapes with encodeURIComponent, which also escapes ":", "/",
- * "," and friends. Spec decoders (grpc-go) undo either, but grpc-js decodes
- * with decodeURI, which leaves "%3A" in the message its users see. Sending
- * the spec's minimal form reads right in every client.
+ * printable ASCII (0x20–0x7E) and "%" itself are escaped. (encodeURIComponent
+ * would also escape ":", "/" and ",", which grpc-js users would then see,
+ * since grpc-js decodes with decodeURI.)
  */
-export function respecGrpcMessage(encoded: string): string {
-  let raw: string;
-  try {
-    raw = decodeURIComponent(encoded);
-  } catch {
-    return encoded; // not ours to fix
-  }
-  return encodeGrpcMessage(raw);
-}
-
 export function encodeGrpcMessage(message: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(message)) return message;
   let out = "";
-  for (const byte of new TextEncoder().encode(message)) {
+  for (const byte of Buffer.from(message, "utf8")) {
     out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;

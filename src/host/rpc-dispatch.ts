@@ -1,0 +1,171 @@
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import http2 from "node:http2";
+import { Code } from "@connectrpc/connect";
+import { rpcError } from "../errors.js";
+import { parseGetRequest } from "../protocol/connect/get-request.js";
+import { connectStreamWire, connectUnaryWire } from "../protocol/connect/connect-wire.js";
+import { parseContentType, type RequestType } from "../protocol/content-type.js";
+import { grpcWire } from "../protocol/grpc/grpc-wire.js";
+import { grpcWebWire } from "../protocol/grpc-web/grpc-web-wire.js";
+import { headerValue } from "../protocol/metadata.js";
+import type { Wire } from "../protocol/wire.js";
+import type { CallEnv } from "../rpc/call-env.js";
+import { answerEarlyError, answerHttp } from "../rpc/early-answer.js";
+import type { Exchange } from "../rpc/exchange.js";
+import { FunctionCall } from "../rpc/function-call.js";
+import { H1Exchange } from "../rpc/h1-exchange.js";
+import { H2Exchange } from "../rpc/h2-exchange.js";
+import type { RouteTable } from "./route-table.js";
+
+/** Fastify's handler for everything that is not an RPC. */
+export type HttpHandler = (req: IncomingMessage | http2.Http2ServerRequest, res: ServerResponse | http2.Http2ServerResponse) => void;
+
+export interface DispatchDeps {
+  table: RouteTable;
+  env: CallEnv;
+  requestId: (headers: IncomingHttpHeaders) => string;
+  /** Paths Fastify answers itself (health probes). */
+  httpPaths: ReadonlySet<string>;
+}
+
+const getRequest: RequestType = { protocol: "connect", binary: true, stream: false, text: false };
+const noop = () => {};
+
+/**
+ * The front door of every request, before Fastify: RPCs are served here,
+ * from the HTTP/2 stream API or the HTTP/1.1 request, without Fastify's
+ * per-request routing, hooks or reply objects; everything else (health
+ * probes, CORS preflights, static files, 404s) goes to Fastify.
+ *
+ *   listener → onStream / onRequest → route lookup → FunctionCall.run()
+ *
+ * A request is an RPC when its path is a served method, or when it carries
+ * an RPC content type or is a POST (then it gets UNIMPLEMENTED in its
+ * protocol), or when it is a GET of a path shaped like one.
+ */
+export class RpcDispatch {
+  #fastify: HttpHandler = () => {
+    throw new Error("RpcDispatch: Fastify's handler is not set");
+  };
+
+  constructor(private readonly deps: DispatchDeps) {}
+
+  /** Fastify's request handler, for what is not an RPC. */
+  set fastify(handler: HttpHandler) {
+    this.#fastify = handler;
+  }
+
+  /** An HTTP/2 stream (the server is created without a request listener). */
+  readonly onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
+    stream.on("error", noop);
+    const method = headers[":method"] ?? "GET";
+    const rawPath = headers[":path"] ?? "/";
+    if (!this.#isRpc(method, rawPath, headers)) {
+      // What Node's compatibility layer does for a 'request' listener.
+      const req = new http2.Http2ServerRequest(stream, headers, undefined as never, rawHeaders);
+      const res = new http2.Http2ServerResponse(stream);
+      this.#fastify(req, res);
+      return;
+    }
+    const secure = (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+    this.#serve(new H2Exchange(stream, headers, secure ? "https" : "http"), rawPath);
+  };
+
+  /** An HTTP/1.1 request. */
+  readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const method = req.method ?? "GET";
+    const rawPath = req.url ?? "/";
+    if (!this.#isRpc(method, rawPath, req.headers)) {
+      this.#fastify(req, res);
+      return;
+    }
+    req.on("error", noop);
+    res.on("error", noop);
+    this.#serve(new H1Exchange(req, res), rawPath);
+  };
+
+  #isRpc(method: string, rawPath: string, headers: IncomingHttpHeaders): boolean {
+    if (method === "OPTIONS" || method === "HEAD") return false;
+    const path = pathOf(rawPath);
+    if (this.deps.table.get(path) !== undefined) return true;
+    if (this.deps.httpPaths.has(path)) return false;
+    if (method !== "GET") return true;
+    return looksLikeRpcPath(path) || headers["content-type"] !== undefined && parseContentType(headerValue(headers["content-type"])) !== undefined;
+  }
+
+  #serve(x: Exchange, rawPath: string): void {
+    const { env, table } = this.deps;
+    const requestId = this.deps.requestId(x.headers);
+    const q = rawPath.indexOf("?");
+    const path = q === -1 ? rawPath : rawPath.slice(0, q);
+    const route = table.get(path);
+    const out = (): OutgoingHttpHeaders => {
+      const h: OutgoingHttpHeaders = { "x-request-id": requestId };
+      env.cors.applyToResponse(headerValue(x.headers.origin), h);
+      return h;
+    };
+    if (route === undefined) {
+      answerEarlyError(x, rpcError("SLUICE_RPC_UNIMPLEMENTED", Code.Unimplemented, { path }), out());
+      this.#logEarly(requestId, path, Code.Unimplemented);
+      return;
+    }
+    const kind = route.method.methodKind;
+    if (kind === "bidi_streaming" && x.httpMajor === 1) return answerHttp(x, 505, out());
+    if (x.method === "GET") {
+      if (!route.allowGet) return answerHttp(x, 405, out(), "POST");
+      const get = parseGetRequest(q === -1 ? "" : rawPath.slice(q + 1));
+      if ("unsupported" in get) return answerHttp(x, 415, out());
+      if ("error" in get) return answerEarlyError(x, get.error, out());
+      if (this.#draining(x, requestId, path, out)) return;
+      new FunctionCall(x, route, get.binary ? getRequest : { ...getRequest, binary: false }, connectUnaryWire, env, requestId)
+        .run({ message: get.message, compression: get.compression });
+      return;
+    }
+    if (x.method !== "POST") return answerHttp(x, 405, out(), route.allowGet ? "GET, POST" : "POST");
+    const type = parseContentType(headerValue(x.headers["content-type"]));
+    const wire = type === undefined ? undefined : wireFor(type, kind === "unary");
+    if (type === undefined || wire === undefined) return answerHttp(x, 415, out());
+    if (this.#draining(x, requestId, path, out)) return;
+    new FunctionCall(x, route, type, wire, env, requestId).run();
+  }
+
+  /** After shutdown began, new calls get UNAVAILABLE (and HTTP/1.1 connections close). */
+  #draining(x: Exchange, requestId: string, path: string, out: () => OutgoingHttpHeaders): boolean {
+    if (!this.deps.env.draining.aborted) return false;
+    const h = out();
+    if (x.httpMajor === 1) h.connection = "close";
+    answerEarlyError(x, rpcError("SLUICE_RPC_DRAINING", Code.Unavailable), h);
+    this.#logEarly(requestId, path, Code.Unavailable);
+    return true;
+  }
+
+  #logEarly(requestId: string, path: string, code: Code): void {
+    if (this.deps.env.logCalls) this.deps.env.log.info({ reqId: requestId, rpc: path, code: Code[code], ms: 0 }, "rpc");
+  }
+}
+
+/**
+ * The wire for a content type on a method of this kind; undefined when the
+ * two do not go together (Connect unary types on a streaming method and the
+ * reverse, and gRPC-Web text, which is not served yet).
+ */
+function wireFor(type: RequestType, unaryMethod: boolean): Wire | undefined {
+  switch (type.protocol) {
+    case "grpc":
+      return grpcWire;
+    case "grpc-web":
+      return type.text ? undefined : grpcWebWire;
+    case "connect":
+      if (type.stream === unaryMethod) return undefined;
+      return type.stream ? connectStreamWire : connectUnaryWire;
+  }
+}
+
+function pathOf(rawPath: string): string {
+  const q = rawPath.indexOf("?");
+  return q === -1 ? rawPath : rawPath.slice(0, q);
+}
+
+function looksLikeRpcPath(path: string): boolean {
+  return /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/.test(path);
+}

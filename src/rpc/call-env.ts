@@ -1,0 +1,16 @@
+import type { Logger } from "pino";
+import type { CorsPolicy } from "../host/cors-policy.js";
+import type { InFlight } from "../host/in-flight.js";
+import type { DeadlineTimers } from "../limits/deadline-timers.js";
+
+/** What every call shares with the gateway that runs it. */
+export interface CallEnv {
+  deadlines: DeadlineTimers;
+  inFlight: InFlight;
+  /** Aborted when shutdown begins (RpcContext.draining). */
+  draining: AbortSignal;
+  log: Logger;
+  /** One info line per call (log level info or finer). */
+  readonly logCalls: boolean;
+  cors: CorsPolicy;
+}

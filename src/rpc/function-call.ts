@@ -1,0 +1,461 @@
+import type { OutgoingHttpHeaders } from "node:http";
+import type { DescMethod, Message } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { rpcError } from "../errors.js";
+import type { FunctionRoute } from "../host/route-table.js";
+import type { Deadlined } from "../limits/deadline-timers.js";
+import { negotiateCompression, type Compression } from "../protocol/compression.js";
+import { connectUnaryError } from "../protocol/connect/connect-wire.js";
+import type { RequestType } from "../protocol/content-type.js";
+import { copyMetadata, headerValue } from "../protocol/metadata.js";
+import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
+import type { Wire } from "../protocol/wire.js";
+import type { CallEnv } from "./call-env.js";
+import type { Exchange } from "./exchange.js";
+import { CallContext, type ContextSource } from "./handler-context.js";
+import { InboundMessages } from "./inbound-messages.js";
+import { RequestBody } from "./request-body.js";
+import type { RpcContext } from "./rpc-context.js";
+
+/** ctx.signal's reason once a call has ended normally. */
+const completed = new ConnectError("the call is complete", Code.Canceled);
+const clientGone = new ConnectError("the client cancelled the call or went away", Code.Canceled);
+const timedOut = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
+
+/** How a Connect GET request carries its message, instead of a body. */
+export interface QueryMessage {
+  message: Uint8Array;
+  compression: string | undefined;
+}
+
+/**
+ * One call of a function route, from the parsed request head to the last
+ * byte of its response, for every protocol and stream kind:
+ *
+ *   read the request message(s) (RequestBody) → invoke the handler with a
+ *   lazy HandlerContext → encode each response message (MethodCodec) →
+ *   write it framed for the protocol (Wire) → end with the status.
+ *
+ * The call ends at its deadline, when the client goes away, or at the drain
+ * timeout, whatever the handler is doing: its result is then ignored, a
+ * streaming handler is returned, and ctx.signal fires. Nothing is
+ * allocated per call that the call does not use: the signal, the header
+ * objects and the context values exist only once a handler asks for them,
+ * and the deadline is a node in a shared timer list, not a timer.
+ */
+export class FunctionCall implements ContextSource, Deadlined, RpcContext {
+  // Deadlined: maintained by DeadlineTimers.
+  deadlineAt = 0;
+  deadlineList: Deadlined["deadlineList"] = undefined;
+  deadlinePrev: Deadlined | undefined = undefined;
+  deadlineNext: Deadlined | undefined = undefined;
+
+  readonly method: DescMethod;
+  readonly protocolName: string;
+  readonly requestId: string;
+  readonly draining: AbortSignal;
+  code?: Code;
+  clientDeadlineAt: number | undefined;
+
+  readonly #x: Exchange;
+  readonly #route: FunctionRoute;
+  readonly #wire: Wire;
+  readonly #binary: boolean;
+  readonly #env: CallEnv;
+  readonly #started: number;
+  #ctx: CallContext | undefined;
+  #log: Logger | undefined;
+  #controller: AbortController | undefined;
+  #body: RequestBody | undefined;
+  #inbound: InboundMessages<Message> | undefined;
+  #output: AsyncIterator<unknown> | undefined;
+  #responseCompression: Compression | null = null;
+  #done = false;
+  #endReason: ConnectError | undefined;
+
+  constructor(x: Exchange, route: FunctionRoute, type: RequestType, wire: Wire, env: CallEnv, requestId: string) {
+    this.#x = x;
+    this.#route = route;
+    this.#wire = wire;
+    this.#binary = type.binary;
+    this.#env = env;
+    this.#started = performance.now();
+    this.method = route.method;
+    this.protocolName = wire.protocol;
+    this.requestId = requestId;
+    this.draining = env.draining;
+  }
+
+  // --- RpcContext and ContextSource -------------------------------------
+
+  get log(): Logger {
+    return (this.#log ??= this.#env.log.child({ reqId: this.requestId }));
+  }
+
+  get rpc(): RpcContext {
+    return this;
+  }
+
+  get requestMethod(): string {
+    return this.#x.method;
+  }
+
+  get requestHeaders(): Exchange["headers"] {
+    return this.#x.headers;
+  }
+
+  url(): string {
+    return `${this.#x.scheme}://${this.#x.authority ?? "localhost"}${this.#x.url}`;
+  }
+
+  signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#done) this.#controller.abort(this.#endReason ?? completed);
+    }
+    return this.#controller.signal;
+  }
+
+  // --- Lifecycle ------------------------------------------------------
+
+  /** Runs the call; `query` carries a Connect GET request's message. */
+  run(query?: QueryMessage): void {
+    const x = this.#x;
+    const env = this.#env;
+    env.inFlight.begin(this);
+    x.onClientGone(() => this.#abortWith(clientGone, false));
+    if (x.authority === undefined) {
+      return this.#fail(new ConnectError("malformed request: unable to determine request authority", Code.InvalidArgument));
+    }
+    const route = this.#route;
+    const wire = this.#wire;
+
+    const rawTimeout = headerValue(x.headers[wire.timeoutHeader]);
+    const timeout = wire.timeoutHeader === "grpc-timeout" ? parseGrpcTimeout(rawTimeout) : parseConnectTimeout(rawTimeout);
+    if (timeout.error) return this.#fail(timeout.error);
+    const { maxMs, defaultMs } = route.deadline;
+    let deadlineMs: number;
+    if (timeout.ms !== undefined) {
+      deadlineMs = Math.min(timeout.ms, maxMs);
+      this.clientDeadlineAt = this.#started + deadlineMs;
+    } else {
+      // The default deadline is enforced, but not presented to the handler
+      // as the client's own (ctx.timeoutMs() stays undefined), so it is not
+      // passed on upstream as if the client had asked for it.
+      deadlineMs = Math.min(defaultMs, maxMs);
+    }
+    env.deadlines.add(this, deadlineMs);
+
+    const requested = query ? query.compression : headerValue(x.headers[wire.encodingHeader]);
+    const negotiated = negotiateCompression(route.compression, requested, headerValue(x.headers[wire.acceptEncodingHeader]), wire.acceptEncodingHeader);
+    if (negotiated.error) return this.#fail(negotiated.error);
+    this.#responseCompression = negotiated.response;
+
+    const kind = route.method.methodKind;
+    if (query !== undefined) {
+      this.#readQuery(query, negotiated.request);
+    } else if (kind === "unary" || kind === "server_streaming") {
+      this.#readSingle(negotiated.request);
+    } else {
+      this.#readStream(negotiated.request);
+    }
+  }
+
+  /** Ends the call now (drain timeout); the client gets `error`. */
+  abort(error: ConnectError): void {
+    this.#abortWith(error, true);
+  }
+
+  /** The deadline passed. */
+  onDeadline(): void {
+    this.#abortWith(timedOut(), true);
+  }
+
+  // --- Reading the request ---------------------------------------------
+
+  #readSingle(compression: Compression | null): void {
+    const kind = this.#route.method.methodKind === "unary" ? "unary" : "server-streaming";
+    let input: Uint8Array | undefined;
+    this.#body = new RequestBody(this.#x, { enveloped: !this.#wire.unary, limit: this.#route.readMaxBytes, compression }, {
+      message: (bytes) => {
+        if (input !== undefined) return this.#fail(new ConnectError(`protocol error: received extra input message for ${kind} method`, Code.Unimplemented));
+        input = bytes;
+      },
+      end: () => {
+        if (this.#done) return;
+        if (input === undefined) return this.#fail(new ConnectError(`protocol error: missing input message for ${kind} method`, Code.Unimplemented));
+        this.#invokeWith(input);
+      },
+      fail: (e) => this.#fail(e),
+    });
+  }
+
+  #readQuery(query: QueryMessage, compression: Compression | null): void {
+    if (compression === null) return this.#invokeWith(query.message);
+    compression.decompress(query.message, this.#route.readMaxBytes).then((bytes) => this.#invokeWith(bytes), (e) => this.#fail(e));
+  }
+
+  #readStream(compression: Compression | null): void {
+    const inbound = new InboundMessages<Message>({
+      pause: () => this.#body?.pause(),
+      resume: () => this.#body?.resume(),
+      onReturn: () => this.#body?.detach(),
+    });
+    this.#inbound = inbound;
+    const codec = this.#route.codec;
+    const binary = this.#binary;
+    this.#body = new RequestBody(this.#x, { enveloped: true, limit: this.#route.readMaxBytes, compression }, {
+      message: (bytes, size) => {
+        let message: Message;
+        try {
+          message = codec.parse(bytes, binary);
+        } catch (e) {
+          this.#body?.detach();
+          inbound.fail(e as ConnectError);
+          return;
+        }
+        inbound.push(message, size);
+      },
+      end: () => inbound.end(),
+      fail: (e) => inbound.fail(e),
+    });
+    this.#invoke(inbound);
+  }
+
+  #invokeWith(bytes: Uint8Array): void {
+    if (this.#done) return;
+    let message: Message;
+    try {
+      message = this.#route.codec.parse(bytes, this.#binary);
+    } catch (e) {
+      return this.#fail(e);
+    }
+    this.#invoke(message);
+  }
+
+  // --- Running the handler ---------------------------------------------
+
+  #invoke(input: Message | InboundMessages<Message>): void {
+    this.#ctx = new CallContext(this);
+    const kind = this.#route.method.methodKind;
+    let result: unknown;
+    try {
+      result = (this.#route.impl as (i: unknown, c: CallContext) => unknown)(input, this.#ctx);
+    } catch (e) {
+      return this.#fail(e);
+    }
+    if (kind === "unary" || kind === "client_streaming") {
+      if (isThenable(result)) result.then((v) => this.#sendOne(v), (e) => this.#fail(e));
+      else this.#sendOne(result);
+      return;
+    }
+    const iterable = result as AsyncIterable<unknown> | undefined;
+    if (typeof iterable?.[Symbol.asyncIterator] !== "function") {
+      return this.#fail(new Error(`${this.#route.source}: ${this.method.parent.typeName}.${this.method.localName} returned ${typeof result}, not an async iterable; write it as an async generator (async *${this.method.localName}(…) { yield … })`));
+    }
+    this.#output = iterable[Symbol.asyncIterator]();
+    void this.#pump(this.#output);
+  }
+
+  /** Unary and client-streaming: the one response, then the end, in one go. */
+  #sendOne(value: unknown): void {
+    if (this.#done) return;
+    let payload: Uint8Array;
+    try {
+      payload = this.#route.codec.serialize(value, this.#binary);
+    } catch (e) {
+      return this.#fail(e);
+    }
+    const compression = this.#responseCompression;
+    if (compression !== null && payload.byteLength >= this.#route.compressMinBytes) {
+      compression.compress(payload).then((c) => this.#writeOne(c, true), (e) => this.#fail(e));
+    } else {
+      this.#writeOne(payload, false);
+    }
+  }
+
+  #writeOne(payload: Uint8Array, compressed: boolean): void {
+    if (this.#done) return;
+    const x = this.#x;
+    const wire = this.#wire;
+    try {
+      const head = this.#head(compressed);
+      const frame = wire.frame(payload, compressed);
+      const end = wire.end(undefined, this.#ctx?.setResponseTrailer, this.#binary);
+      if (wire.unary) head["content-length"] = frame.byteLength;
+      x.respond(200, head, wire.httpTrailers ? "trailers" : "body");
+      x.end(end.last === undefined ? frame : Buffer.concat([frame, end.last]), end.trailers);
+    } catch (e) {
+      return this.#writeFailed(e);
+    }
+    this.#finish(undefined);
+  }
+
+  /** Server and bidi streaming: pull a message only once the last one is taken. */
+  async #pump(it: AsyncIterator<unknown>): Promise<void> {
+    const x = this.#x;
+    const wire = this.#wire;
+    const codec = this.#route.codec;
+    const compression = this.#responseCompression;
+    const minBytes = this.#route.compressMinBytes;
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (this.#done) return;
+        if (r.done === true) break;
+        let payload = codec.serialize(r.value, this.#binary);
+        let compressed = false;
+        if (compression !== null && payload.byteLength >= minBytes) {
+          payload = await compression.compress(payload);
+          compressed = true;
+          if (this.#done) return;
+        }
+        if (!x.headSent) x.respond(200, this.#head(compression !== null), wire.httpTrailers ? "trailers" : "body");
+        if (!x.write(wire.frame(payload, compressed))) {
+          await new Promise<void>((resolve) => x.onDrain(resolve));
+          if (this.#done) return;
+        }
+      }
+    } catch (e) {
+      return this.#fail(e);
+    }
+    this.#endStream(undefined);
+  }
+
+  // --- Ending ------------------------------------------------------------
+
+  /** Response headers: the gateway's, the handler's, then the protocol's. */
+  #head(compressed: boolean): OutgoingHttpHeaders {
+    const out: OutgoingHttpHeaders = { "x-request-id": this.requestId };
+    const ctx = this.#ctx;
+    copyMetadata(ctx?.setResponseHeader, out);
+    const encoding = this.#responseCompression !== null && (compressed || !this.#wire.unary) ? this.#responseCompression.name : undefined;
+    this.#wire.head(out, this.#binary, encoding);
+    if (this.#wire.unary) copyMetadata(ctx?.setResponseTrailer, out, "trailer-");
+    this.#env.cors.applyToResponse(this.#x.headers.origin, out);
+    return out;
+  }
+
+  /** Ends a streaming response (its head may not be out yet) with the status. */
+  #endStream(error: ConnectError | undefined): void {
+    if (this.#done) return;
+    const x = this.#x;
+    const wire = this.#wire;
+    try {
+      if (!x.headSent) {
+        x.respond(200, this.#head(false), wire.httpTrailers ? "trailers" : "body");
+      }
+      const end = wire.end(error, this.#ctx?.setResponseTrailer, this.#binary);
+      x.end(end.last, end.trailers);
+    } catch (e) {
+      return this.#writeFailed(e);
+    }
+    this.#finish(error);
+  }
+
+  /** Ends the call with an error, in the call's protocol. */
+  #fail(e: unknown): void {
+    if (this.#done) return;
+    const error = this.#toClientError(e);
+    if (this.#x.clientGone) return this.#finish(error);
+    if (this.#wire.unary && !this.#x.headSent) {
+      try {
+        const out: OutgoingHttpHeaders = { "x-request-id": this.requestId };
+        const ctx = this.#ctx;
+        const { status, body } = connectUnaryError(error, out, ctx?.setResponseHeader, ctx?.setResponseTrailer, this.#route.codec.jsonOptions);
+        this.#env.cors.applyToResponse(this.#x.headers.origin, out);
+        this.#x.respond(status, out, "body");
+        this.#x.end(body);
+      } catch (w) {
+        return this.#writeFailed(w);
+      }
+      return this.#finish(error);
+    }
+    this.#endStream(error);
+  }
+
+  /**
+   * Writing the response threw: a header the handler set is not valid on
+   * the wire, or the stream closed under us. Answer without the handler's
+   * metadata if nothing went out yet; otherwise cut the stream.
+   */
+  #writeFailed(e: unknown): void {
+    const x = this.#x;
+    const error = new ConnectError(`the response could not be written: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
+    this.log.error({ err: e }, "rpc response could not be written");
+    if (!x.headSent && !x.clientGone) {
+      try {
+        this.#ctx = undefined;
+        if (this.#wire.unary) {
+          const out: OutgoingHttpHeaders = { "x-request-id": this.requestId };
+          const { status, body } = connectUnaryError(error, out, undefined, undefined);
+          x.respond(status, out, "body");
+          x.end(body);
+        } else {
+          const out: OutgoingHttpHeaders = { "x-request-id": this.requestId };
+          this.#wire.head(out, this.#binary, undefined);
+          x.respond(200, out, this.#wire.httpTrailers ? "trailers" : "body");
+          const end = this.#wire.end(error, undefined, this.#binary);
+          x.end(end.last, end.trailers);
+        }
+        return this.#finish(error);
+      } catch {
+        // fall through: nothing more can be said on this stream
+      }
+    }
+    x.cancel();
+    this.#finish(error);
+  }
+
+  /** Deadline, client gone, drain timeout: end now, then stop the handler. */
+  #abortWith(error: ConnectError, write: boolean): void {
+    if (this.#done) return;
+    if (write && !this.#x.clientGone) this.#fail(error);
+    else this.#finish(error);
+  }
+
+  /**
+   * A ConnectError goes to the client as it is. Anything else a handler
+   * throws becomes INTERNAL with only the request id; the error and its
+   * stack go to the log.
+   */
+  #toClientError(e: unknown): ConnectError {
+    if (e instanceof ConnectError) return e;
+    this.log.error({ err: e }, "handler threw an error that is not a ConnectError; the client gets INTERNAL");
+    return rpcError("SLUICE_RPC_INTERNAL", Code.Internal, { requestId: this.requestId });
+  }
+
+  /** Frees what the call held, once; fires ctx.signal; logs the call. */
+  #finish(error: ConnectError | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#endReason = error;
+    const env = this.#env;
+    env.deadlines.remove(this);
+    env.inFlight.end(this);
+    if (error !== undefined) this.code = error.code;
+    this.#controller?.abort(error ?? completed);
+    const body = this.#body;
+    if (body !== undefined) {
+      body.detach();
+      if (!body.ended && !this.#x.clientGone) this.#x.stopReading();
+    } else if (!this.#x.clientGone) {
+      this.#x.stopReading();
+    }
+    this.#inbound?.fail(error ?? completed);
+    const output = this.#output;
+    if (output !== undefined && error !== undefined) {
+      // The generator may be awaiting; return() settles when it next yields.
+      output.return?.()?.then(undefined, () => {});
+    }
+    if (env.logCalls) {
+      const code = error === undefined ? "OK" : (Code[error.code] ?? error.code);
+      env.log.info({ reqId: this.requestId, rpc: this.#route.path, code, ms: Math.round((performance.now() - this.#started) * 10) / 10 }, "rpc");
+    }
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === "object" && v !== null && typeof (v as PromiseLike<unknown>).then === "function";
+}

@@ -1,0 +1,94 @@
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
+import type { Exchange } from "./exchange.js";
+
+/** An RPC on an HTTP/1.1 request (gRPC-Web and Connect from browsers and curl). */
+export class H1Exchange implements Exchange {
+  readonly httpMajor = 1;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  #ended = false;
+
+  constructor(
+    readonly body: IncomingMessage,
+    readonly res: ServerResponse,
+  ) {
+    this.method = body.method ?? "GET";
+    this.url = body.url ?? "/";
+    this.headers = body.headers;
+  }
+
+  get authority(): string | undefined {
+    return this.headers.host;
+  }
+
+  get scheme(): "http" | "https" {
+    return (this.body.socket as TLSSocket).encrypted ? "https" : "http";
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.body.socket.remoteAddress;
+  }
+
+  get clientGone(): boolean {
+    return this.res.destroyed && !this.#ended;
+  }
+
+  get headSent(): boolean {
+    return this.res.headersSent;
+  }
+
+  respond(status: number, headers: OutgoingHttpHeaders, mode: "body" | "trailers" | "end"): void {
+    this.res.writeHead(status, headers);
+    if (mode === "end") this.end();
+  }
+
+  write(chunk: Uint8Array): boolean {
+    return this.res.write(chunk);
+  }
+
+  onDrain(cb: () => void): void {
+    const res = this.res;
+    if (res.destroyed) return cb();
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      cb();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  }
+
+  end(last?: Uint8Array, trailers?: OutgoingHttpHeaders): void {
+    this.#ended = true;
+    if (trailers) this.res.addTrailers(trailers);
+    this.res.end(last);
+  }
+
+  onClientGone(cb: () => void): void {
+    this.res.once("close", () => {
+      if (!this.#ended) cb();
+    });
+  }
+
+  /**
+   * The rest of the body is read and dropped, so that the keep-alive
+   * connection can carry the next request; unread bytes would stall it.
+   */
+  stopReading(): void {
+    const req = this.body;
+    // Not req.complete: a body fully received but paused still holds the
+    // connection until it is read out.
+    if (req.readableEnded) return;
+    // (Removing 'readable' listeners here would, a tick later, turn
+    // flowing off again: the body would stop being read.)
+    req.removeAllListeners("data");
+    req.resume();
+  }
+
+  cancel(): void {
+    this.#ended = true;
+    this.body.socket.destroy();
+  }
+}

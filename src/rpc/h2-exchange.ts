@@ -1,0 +1,119 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import http2 from "node:http2";
+import type { Exchange } from "./exchange.js";
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
+
+// Shared option objects: respond() only reads them.
+const withTrailers: http2.ServerStreamResponseOptions = { waitForTrailers: true };
+const headOnly: http2.ServerStreamResponseOptions = { endStream: true };
+
+/** An RPC on one HTTP/2 stream (h2c or h2 over TLS), served from the stream API. */
+export class H2Exchange implements Exchange {
+  readonly httpMajor = 2;
+  readonly method: string;
+  readonly url: string;
+  #ended = false;
+  #trailersPending = false;
+
+  constructor(
+    readonly body: http2.ServerHttp2Stream,
+    readonly headers: IncomingHttpHeaders,
+    readonly scheme: "http" | "https",
+  ) {
+    this.method = (headers[":method"] as string | undefined) ?? "GET";
+    this.url = (headers[":path"] as string | undefined) ?? "/";
+  }
+
+  get authority(): string | undefined {
+    return (this.headers[":authority"] as string | undefined) ?? this.headers.host;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.body.session?.socket?.remoteAddress;
+  }
+
+  get clientGone(): boolean {
+    return this.body.destroyed && !this.#ended;
+  }
+
+  get headSent(): boolean {
+    return this.body.headersSent;
+  }
+
+  respond(status: number, headers: OutgoingHttpHeaders, mode: "body" | "trailers" | "end"): void {
+    headers[":status"] = status;
+    if (mode === "end") this.#ended = true;
+    this.body.respond(headers, mode === "trailers" ? withTrailers : mode === "end" ? headOnly : undefined);
+  }
+
+  write(chunk: Uint8Array): boolean {
+    return this.body.write(chunk);
+  }
+
+  onDrain(cb: () => void): void {
+    const stream = this.body;
+    if (stream.destroyed) return cb();
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      cb();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  }
+
+  end(last?: Uint8Array, trailers?: OutgoingHttpHeaders): void {
+    this.#ended = true;
+    const stream = this.body;
+    if (trailers) {
+      this.#trailersPending = true;
+      stream.once("wantTrailers", () => {
+        this.#trailersPending = false;
+        sendTrailers(stream, trailers);
+      });
+    }
+    if (!stream.destroyed) stream.end(last);
+  }
+
+  onClientGone(cb: () => void): void {
+    this.body.once("close", () => {
+      if (!this.#ended) cb();
+    });
+  }
+
+  /**
+   * RST_STREAM with NO_ERROR tells the client to stop sending without
+   * failing the call (RFC 9113 §8.1); otherwise the stream stays half-open
+   * and a client blocked on flow control waits forever. It must not
+   * overtake the response: after the trailers, or once the body is flushed.
+   */
+  stopReading(): void {
+    const stream = this.body;
+    const close = () => {
+      if (!stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
+    };
+    if (this.#trailersPending) stream.once("wantTrailers", () => setImmediate(close));
+    else if (stream.writableFinished) close();
+    else stream.once("finish", close);
+  }
+
+  cancel(): void {
+    this.#ended = true;
+    if (!this.body.destroyed) this.body.close(NGHTTP2_CANCEL);
+  }
+}
+
+/** Trailers a handler set may be invalid; the stream must still end. */
+function sendTrailers(stream: http2.ServerHttp2Stream, trailers: OutgoingHttpHeaders): void {
+  if (stream.destroyed) return;
+  try {
+    stream.sendTrailers(trailers);
+  } catch {
+    try {
+      stream.sendTrailers({ "grpc-status": "13", "grpc-message": "the response trailers are not valid HTTP/2 header fields" });
+    } catch {
+      stream.close(NGHTTP2_INTERNAL_ERROR);
+    }
+  }
+}
