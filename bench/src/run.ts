@@ -18,7 +18,7 @@ import { lookupTools, toolInstall } from "./process/tools.js";
 import { describeMachine } from "./report/machine.js";
 import { ratioChart } from "./report/ratio-chart.js";
 import { listFailures, type BenchResults } from "./report/results-file.js";
-import { formatResults } from "./report/table.js";
+import { formatProfile, formatResults } from "./report/table.js";
 import type { BenchContext } from "./scenarios/bench-context.js";
 import { runBidi } from "./scenarios/bidi.js";
 import { checkStreaming, type ReplyCheck } from "./scenarios/check-replies.js";
@@ -28,25 +28,28 @@ import { runServerStream } from "./scenarios/server-stream.js";
 import { runStalledConsumer } from "./scenarios/stalled-consumer.js";
 import { runUnary } from "./scenarios/unary.js";
 
-const usage = `Usage: node bench/.build/src/run.js [--quick | --smoke] [--out <dir>]
+const usage = `Usage: node bench/.build/src/run.js [--quick | --smoke | --profile] [--out <dir>]
 
   (no flag)   full run, under 15 minutes; writes bench/results/<date>.json and .svg
   --quick     every arm, shorter runs, under 2 minutes; writes to bench/.build/results/
   --smoke     tiny load, correctness only (the test suite runs this)
+  --profile   only the CPU profile of the Sluice gRPC unary arm (10 s under load); prints its top frames
   --out <dir> write the results there instead
 `;
 
-function parseArgs(argv: string[]): { mode: BenchMode; outDir?: string } | { error: string } {
+function parseArgs(argv: string[]): { mode: BenchMode; profileOnly: boolean; outDir?: string } | { error: string } {
   let mode: BenchMode = "full";
+  let profileOnly = false;
   let outDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--quick") mode = "quick";
     else if (a === "--smoke") mode = "smoke";
+    else if (a === "--profile") profileOnly = true;
     else if (a === "--out" && argv[i + 1]) outDir = path.resolve(argv[++i]!);
     else return { error: `unknown argument ${a}` };
   }
-  return { mode, ...(outDir ? { outDir } : {}) };
+  return { mode, profileOnly, ...(outDir ? { outDir } : {}) };
 }
 
 async function main(): Promise<number> {
@@ -82,6 +85,17 @@ async function main(): Promise<number> {
   const stamp = started.toISOString().slice(0, 10);
   const base = args.mode === "full" ? stamp : `${stamp}-${args.mode}`;
   const checks: ReplyCheck[] = [];
+  if (args.profileOnly) {
+    try {
+      const file = path.join(buildDir, "results", `${base}-sluice-unary.cpuprofile`);
+      const profile = await runCpuProfile(ctx, file);
+      process.stdout.write(`${formatProfile(profile)}\n`);
+      return 0;
+    } finally {
+      killAll();
+      rmSync(scratchDir, { recursive: true, force: true });
+    }
+  }
   try {
     // Unary: every server at once (idle ones cost nothing), arms interleaved.
     let servers = await startAll(Object.keys(serverArgv) as ServerId[], cores.server);

@@ -1,10 +1,8 @@
 import { envelopeHeaderBytes } from "./envelope.js";
 
-/** One message frame read from a request body. */
-export interface Envelope {
-  flags: number;
-  /** A view into the received bytes when the frame arrived in one chunk. */
-  data: Uint8Array;
+/** Receives the frames a reader completes: flags, and the payload (a view into the chunk when the frame arrived whole). */
+export interface EnvelopeSink {
+  onEnvelope(flags: number, data: Uint8Array): void;
 }
 
 /** Why a body could not be split into frames. */
@@ -22,8 +20,8 @@ export type EnvelopeProblem =
  * that chunk (no copy); only frames split across chunks are assembled.
  */
 export class EnvelopeReader {
-  /** Bytes of an incomplete header (fewer than 5). */
-  #head = Buffer.allocUnsafe(envelopeHeaderBytes);
+  /** Bytes of an incomplete header (fewer than 5), allocated when a header is split. */
+  #head: Buffer | undefined;
   #headLength = 0;
   /** The frame being assembled across chunks. */
   #flags = 0;
@@ -38,11 +36,11 @@ export class EnvelopeReader {
   }
 
   /**
-   * Feeds one chunk; calls `onEnvelope` for every frame it completes, in
-   * order. Returns a problem instead of throwing when a frame is too large;
-   * nothing more should be fed after that.
+   * Feeds one chunk; calls `sink.onEnvelope` for every frame it completes,
+   * in order. Returns a problem instead of throwing when a frame is too
+   * large; nothing more should be fed after that.
    */
-  push(chunk: Uint8Array, onEnvelope: (e: Envelope) => void): EnvelopeProblem | undefined {
+  push(chunk: Uint8Array, sink: EnvelopeSink): EnvelopeProblem | undefined {
     let i = 0;
     const n = chunk.byteLength;
     while (i < n) {
@@ -54,7 +52,7 @@ export class EnvelopeReader {
         if (this.#bodyLength === this.#body.byteLength) {
           const data = this.#body;
           this.#body = undefined;
-          onEnvelope({ flags: this.#flags, data });
+          sink.onEnvelope(this.#flags, data);
         }
         continue;
       }
@@ -66,18 +64,19 @@ export class EnvelopeReader {
         size = ((chunk[i + 1]! << 24) | (chunk[i + 2]! << 16) | (chunk[i + 3]! << 8) | chunk[i + 4]!) >>> 0;
         i += envelopeHeaderBytes;
       } else {
+        const head = (this.#head ??= Buffer.alloc(envelopeHeaderBytes));
         const take = Math.min(envelopeHeaderBytes - this.#headLength, n - i);
-        this.#head.set(chunk.subarray(i, i + take), this.#headLength);
+        head.set(chunk.subarray(i, i + take), this.#headLength);
         this.#headLength += take;
         i += take;
         if (this.#headLength < envelopeHeaderBytes) break;
         this.#headLength = 0;
-        flags = this.#head[0]!;
-        size = this.#head.readUInt32BE(1);
+        flags = head[0]!;
+        size = head.readUInt32BE(1);
       }
       if (size > this.limit) return { kind: "too-large", size, limit: this.limit };
       if (n - i >= size) {
-        onEnvelope({ flags, data: chunk.subarray(i, i + size) });
+        sink.onEnvelope(flags, chunk.subarray(i, i + size));
         i += size;
       } else {
         this.#flags = flags;

@@ -24,3 +24,9 @@ export function encodeEnvelope(flags: number, payload: Uint8Array): Buffer {
   out.set(payload, envelopeHeaderBytes);
   return out;
 }
+
+/** Writes the envelope header into the first 5 bytes of a frame whose payload follows them. */
+export function writeEnvelopeHeader(frame: Buffer, flags: number): void {
+  frame[0] = flags;
+  frame.writeUInt32BE(frame.byteLength - envelopeHeaderBytes, 1);
+}

@@ -30,8 +30,6 @@ export interface Wire {
 
   /** Adds the protocol's own headers to a 200 response head. */
   head(out: OutgoingHttpHeaders, binary: boolean, encoding: string | undefined): void;
-  /** One serialized (and maybe compressed) message, ready to write. */
-  frame(payload: Uint8Array, compressed: boolean): Uint8Array;
   /**
    * The end of a response whose head has gone out (or goes out with it):
    * body bytes to write last, and HTTP trailers.

@@ -6,6 +6,7 @@ import { rpcError } from "../errors.js";
 import type { FunctionRoute } from "../host/route-table.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
 import { negotiateCompression, type Compression } from "../protocol/compression.js";
+import { compressedFlag, encodeEnvelope, envelopeHeaderBytes, writeEnvelopeHeader } from "../protocol/envelope.js";
 import { connectUnaryError } from "../protocol/connect/connect-wire.js";
 import type { RequestType } from "../protocol/content-type.js";
 import { copyMetadata, headerValue } from "../protocol/metadata.js";
@@ -15,7 +16,8 @@ import type { CallEnv } from "./call-env.js";
 import type { Exchange } from "./exchange.js";
 import { CallContext, type ContextSource } from "./handler-context.js";
 import { InboundMessages } from "./inbound-messages.js";
-import { RequestBody } from "./request-body.js";
+import { BadResponse } from "./method-codec.js";
+import { RequestBody, type MessageSink } from "./request-body.js";
 import type { RpcContext } from "./rpc-context.js";
 
 /** ctx.signal's reason once a call has ended normally. */
@@ -44,7 +46,7 @@ export interface QueryMessage {
  * objects and the context values exist only once a handler asks for them,
  * and the deadline is a node in a shared timer list, not a timer.
  */
-export class FunctionCall implements ContextSource, Deadlined, RpcContext {
+export class FunctionCall implements ContextSource, Deadlined, MessageSink {
   // Deadlined: maintained by DeadlineTimers.
   deadlineAt = 0;
   deadlineList: Deadlined["deadlineList"] = undefined;
@@ -54,8 +56,6 @@ export class FunctionCall implements ContextSource, Deadlined, RpcContext {
   readonly method: DescMethod;
   readonly protocolName: string;
   readonly requestId: string;
-  readonly draining: AbortSignal;
-  code?: Code;
   clientDeadlineAt: number | undefined;
 
   readonly #x: Exchange;
@@ -65,12 +65,17 @@ export class FunctionCall implements ContextSource, Deadlined, RpcContext {
   readonly #env: CallEnv;
   readonly #started: number;
   #ctx: CallContext | undefined;
+  #rpc: RpcContext | undefined;
   #log: Logger | undefined;
+  /** Unary and server streaming: the one request message. */
+  #input: Uint8Array | undefined;
   #controller: AbortController | undefined;
   #body: RequestBody | undefined;
   #inbound: InboundMessages<Message> | undefined;
   #output: AsyncIterator<unknown> | undefined;
   #responseCompression: Compression | null = null;
+  /** Connect unary: the body went out compressed (Content-Encoding). */
+  #compressedBody = false;
   #done = false;
   #endReason: ConnectError | undefined;
 
@@ -84,17 +89,28 @@ export class FunctionCall implements ContextSource, Deadlined, RpcContext {
     this.method = route.method;
     this.protocolName = wire.protocol;
     this.requestId = requestId;
-    this.draining = env.draining;
   }
 
-  // --- RpcContext and ContextSource -------------------------------------
+  // --- ContextSource ----------------------------------------------------
 
+  /** A logger that tags every line with the request id. */
   get log(): Logger {
     return (this.#log ??= this.#env.log.child({ reqId: this.requestId }));
   }
 
+  /** What ctx.values.get(rpcContextKey) gives a handler; made when first asked for. */
   get rpc(): RpcContext {
-    return this;
+    if (this.#rpc === undefined) {
+      const call = this;
+      this.#rpc = {
+        requestId: this.requestId,
+        draining: this.#env.draining,
+        get log() {
+          return call.log;
+        },
+      };
+    }
+    return this.#rpc;
   }
 
   get requestMethod(): string {
@@ -175,20 +191,28 @@ export class FunctionCall implements ContextSource, Deadlined, RpcContext {
   // --- Reading the request ---------------------------------------------
 
   #readSingle(compression: Compression | null): void {
-    const kind = this.#route.method.methodKind === "unary" ? "unary" : "server-streaming";
-    let input: Uint8Array | undefined;
-    this.#body = new RequestBody(this.#x, { enveloped: !this.#wire.unary, limit: this.#route.readMaxBytes, compression }, {
-      message: (bytes) => {
-        if (input !== undefined) return this.#fail(new ConnectError(`protocol error: received extra input message for ${kind} method`, Code.Unimplemented));
-        input = bytes;
-      },
-      end: () => {
-        if (this.#done) return;
-        if (input === undefined) return this.#fail(new ConnectError(`protocol error: missing input message for ${kind} method`, Code.Unimplemented));
-        this.#invokeWith(input);
-      },
-      fail: (e) => this.#fail(e),
-    });
+    this.#body = new RequestBody(this.#x, { enveloped: !this.#wire.unary, limit: this.#route.readMaxBytes, compression }, this);
+  }
+
+  // MessageSink (unary and server streaming: exactly one request message).
+
+  message(bytes: Uint8Array): void {
+    if (this.#input !== undefined) return this.#fail(new ConnectError(`protocol error: received extra input message for ${this.#kindName()} method`, Code.Unimplemented));
+    this.#input = bytes;
+  }
+
+  end(): void {
+    if (this.#done) return;
+    if (this.#input === undefined) return this.#fail(new ConnectError(`protocol error: missing input message for ${this.#kindName()} method`, Code.Unimplemented));
+    this.#invokeWith(this.#input);
+  }
+
+  fail(error: ConnectError): void {
+    this.#fail(error);
+  }
+
+  #kindName(): string {
+    return this.#route.method.methodKind === "unary" ? "unary" : "server-streaming";
   }
 
   #readQuery(query: QueryMessage, compression: Compression | null): void {
@@ -258,30 +282,44 @@ export class FunctionCall implements ContextSource, Deadlined, RpcContext {
     void this.#pump(this.#output);
   }
 
+  /**
+   * One response message, encoded and framed for the wire: an envelope
+   * (whose header goes into the room the encoder left), or for Connect
+   * unary the message itself. Compressed when the client accepts it and
+   * the message is large enough; compression is async, so it returns a
+   * promise then.
+   */
+  #encodeFrame(value: unknown): Buffer | Promise<Buffer> {
+    const headroom = this.#wire.unary ? 0 : envelopeHeaderBytes;
+    const out = this.#route.codec.encode(value, this.#binary, headroom);
+    const compression = this.#responseCompression;
+    if (compression !== null && out.byteLength - headroom >= this.#route.compressMinBytes) {
+      this.#compressedBody = true;
+      return compression.compress(out.subarray(headroom)).then((z) => (headroom === 0 ? Buffer.from(z.buffer, z.byteOffset, z.byteLength) : encodeEnvelope(compressedFlag, z)));
+    }
+    if (headroom !== 0) writeEnvelopeHeader(out, 0);
+    return out;
+  }
+
   /** Unary and client-streaming: the one response, then the end, in one go. */
   #sendOne(value: unknown): void {
     if (this.#done) return;
-    let payload: Uint8Array;
+    let frame: Buffer | Promise<Buffer>;
     try {
-      payload = this.#route.codec.serialize(value, this.#binary);
+      frame = this.#encodeFrame(value);
     } catch (e) {
       return this.#fail(e);
     }
-    const compression = this.#responseCompression;
-    if (compression !== null && payload.byteLength >= this.#route.compressMinBytes) {
-      compression.compress(payload).then((c) => this.#writeOne(c, true), (e) => this.#fail(e));
-    } else {
-      this.#writeOne(payload, false);
-    }
+    if (Buffer.isBuffer(frame)) this.#writeOne(frame);
+    else frame.then((f) => this.#writeOne(f), (e: unknown) => this.#fail(e));
   }
 
-  #writeOne(payload: Uint8Array, compressed: boolean): void {
+  #writeOne(frame: Buffer): void {
     if (this.#done) return;
     const x = this.#x;
     const wire = this.#wire;
     try {
-      const head = this.#head(compressed);
-      const frame = wire.frame(payload, compressed);
+      const head = this.#head(this.#compressedBody);
       const end = wire.end(undefined, this.#ctx?.setResponseTrailer, this.#binary);
       if (wire.unary) head["content-length"] = frame.byteLength;
       x.respond(200, head, wire.httpTrailers ? "trailers" : "body");
@@ -296,23 +334,18 @@ export class FunctionCall implements ContextSource, Deadlined, RpcContext {
   async #pump(it: AsyncIterator<unknown>): Promise<void> {
     const x = this.#x;
     const wire = this.#wire;
-    const codec = this.#route.codec;
-    const compression = this.#responseCompression;
-    const minBytes = this.#route.compressMinBytes;
     try {
       for (;;) {
         const r = await it.next();
         if (this.#done) return;
         if (r.done === true) break;
-        let payload = codec.serialize(r.value, this.#binary);
-        let compressed = false;
-        if (compression !== null && payload.byteLength >= minBytes) {
-          payload = await compression.compress(payload);
-          compressed = true;
+        let frame = this.#encodeFrame(r.value);
+        if (!Buffer.isBuffer(frame)) {
+          frame = await frame;
           if (this.#done) return;
         }
-        if (!x.headSent) x.respond(200, this.#head(compression !== null), wire.httpTrailers ? "trailers" : "body");
-        if (!x.write(wire.frame(payload, compressed))) {
+        if (!x.headSent) x.respond(200, this.#head(false), wire.httpTrailers ? "trailers" : "body");
+        if (!x.write(frame)) {
           await new Promise<void>((resolve) => x.onDrain(resolve));
           if (this.#done) return;
         }
@@ -422,6 +455,10 @@ export class FunctionCall implements ContextSource, Deadlined, RpcContext {
    */
   #toClientError(e: unknown): ConnectError {
     if (e instanceof ConnectError) return e;
+    if (e instanceof BadResponse) {
+      this.log.error({ file: this.#route.source, rpc: this.#route.path, field: e.path === "" ? e.typeName : `${e.typeName}.${e.path}`, problem: e.problem }, `${this.#route.source}: ${this.#route.path} returned a response that does not fit ${e.typeName}: ${e.message}; the client gets INTERNAL`);
+      return rpcError("SLUICE_RPC_BAD_RESPONSE", Code.Internal, { requestId: this.requestId });
+    }
     this.log.error({ err: e }, "handler threw an error that is not a ConnectError; the client gets INTERNAL");
     return rpcError("SLUICE_RPC_INTERNAL", Code.Internal, { requestId: this.requestId });
   }
@@ -434,7 +471,7 @@ export class FunctionCall implements ContextSource, Deadlined, RpcContext {
     const env = this.#env;
     env.deadlines.remove(this);
     env.inFlight.end(this);
-    if (error !== undefined) this.code = error.code;
+    if (error !== undefined && this.#rpc !== undefined) this.#rpc.code = error.code;
     this.#controller?.abort(error ?? completed);
     const body = this.#body;
     if (body !== undefined) {

@@ -4,9 +4,11 @@ import type { Exchange } from "./exchange.js";
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
-// Shared option objects: respond() only reads them.
-const withTrailers: http2.ServerStreamResponseOptions = { waitForTrailers: true };
-const headOnly: http2.ServerStreamResponseOptions = { endStream: true };
+// Shared option objects: respond() only reads them. No Date header: RPC
+// clients do not read it, and it is one more field to encode per response.
+const withBody = { sendDate: false } as http2.ServerStreamResponseOptions;
+const withTrailers = { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions;
+const headOnly = { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions;
 
 /** An RPC on one HTTP/2 stream (h2c or h2 over TLS), served from the stream API. */
 export class H2Exchange implements Exchange {
@@ -44,7 +46,7 @@ export class H2Exchange implements Exchange {
   respond(status: number, headers: OutgoingHttpHeaders, mode: "body" | "trailers" | "end"): void {
     headers[":status"] = status;
     if (mode === "end") this.#ended = true;
-    this.body.respond(headers, mode === "trailers" ? withTrailers : mode === "end" ? headOnly : undefined);
+    this.body.respond(headers, mode === "trailers" ? withTrailers : mode === "end" ? headOnly : withBody);
   }
 
   write(chunk: Uint8Array): boolean {
@@ -68,7 +70,8 @@ export class H2Exchange implements Exchange {
     const stream = this.body;
     if (trailers) {
       this.#trailersPending = true;
-      stream.once("wantTrailers", () => {
+      // 'wantTrailers' fires once per stream: a plain listener needs no once-wrapper.
+      stream.on("wantTrailers", () => {
         this.#trailersPending = false;
         sendTrailers(stream, trailers);
       });
@@ -77,7 +80,7 @@ export class H2Exchange implements Exchange {
   }
 
   onClientGone(cb: () => void): void {
-    this.body.once("close", () => {
+    this.body.on("close", () => {
       if (!this.#ended) cb();
     });
   }

@@ -1,12 +1,15 @@
 import {
-  create, fromBinary, fromJsonString, isMessage, toBinary, toJsonString,
+  create, fromBinary, fromJsonString, isMessage, toJsonString,
   type DescMessage, type DescMethod, type JsonReadOptions, type JsonWriteOptions, type Message, type Registry,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { checkValue, encodeBinary, EncodeError } from "../protocol/protobuf/binary-encoder.js";
 
 /**
  * Reads a method's request messages and writes its responses, in protobuf
- * binary or JSON, within the route's size limits.
+ * binary or JSON, within the route's size limits. Responses are checked
+ * against the output schema as they are encoded: a handler that returns a
+ * value of the wrong shape gets a BadResponse, never a silent coercion.
  */
 export class MethodCodec {
   readonly #input: DescMessage;
@@ -42,22 +45,45 @@ export class MethodCodec {
   }
 
   /**
-   * Encodes what a handler returned: a message of the output type, or the
-   * init object of one.
+   * Encodes what a handler returned (a message of the output type, or the
+   * init object of one) into a Buffer whose first `headroom` bytes are left
+   * free for the envelope header. Throws BadResponse when the value does
+   * not fit the schema, RESOURCE_EXHAUSTED past writeMaxBytes.
    */
-  serialize(value: unknown, binary: boolean): Uint8Array {
+  encode(value: unknown, binary: boolean, headroom: number): Buffer {
     const schema = this.#output;
-    let bytes: Uint8Array;
+    let out: Buffer;
     try {
-      const message = isMessage(value, schema) ? value : create(schema, value as never);
-      bytes = binary ? toBinary(schema, message) : Buffer.from(toJsonString(schema, message, this.#json), "utf8");
+      if (binary) {
+        out = encodeBinary(schema, value, headroom);
+      } else {
+        checkValue(schema, value);
+        const json = toJsonString(schema, isMessage(value, schema) ? value : create(schema, value as never), this.#json);
+        const length = Buffer.byteLength(json, "utf8");
+        out = Buffer.allocUnsafe(headroom + length);
+        out.write(json, headroom, length, "utf8");
+      }
     } catch (e) {
+      if (e instanceof EncodeError) throw new BadResponse(schema.typeName, e.path, e.problem);
       throw new ConnectError(`serialize ${binary ? "binary" : "JSON"}: ${reason(e)}`, Code.Internal);
     }
-    if (bytes.byteLength > this.writeMaxBytes) {
-      throw new ConnectError(`message size ${bytes.byteLength} is larger than configured writeMaxBytes ${this.writeMaxBytes}`, Code.ResourceExhausted);
+    const size = out.byteLength - headroom;
+    if (size > this.writeMaxBytes) {
+      throw new ConnectError(`message size ${size} is larger than configured writeMaxBytes ${this.writeMaxBytes}`, Code.ResourceExhausted);
     }
-    return bytes;
+    return out;
+  }
+}
+
+/** A handler returned a value that does not fit the method's output type. */
+export class BadResponse extends Error {
+  override name = "BadResponse";
+  constructor(
+    readonly typeName: string,
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`${typeName}${path === "" ? "" : `.${path}`}: ${problem}`);
   }
 }
 

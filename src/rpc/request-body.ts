@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Compression } from "../protocol/compression.js";
 import { compressedFlag } from "../protocol/envelope.js";
-import { EnvelopeReader, type EnvelopeProblem } from "../protocol/envelope-reader.js";
+import { EnvelopeReader, type EnvelopeProblem, type EnvelopeSink } from "../protocol/envelope-reader.js";
 import type { Exchange } from "./exchange.js";
 
 /** Where the messages of a request body go, in order. */
@@ -30,7 +30,7 @@ export interface BodyOptions {
  * `pause`/`resume` stop and restart reading (flow control); `detach` stops
  * listening for good once the call no longer needs the body.
  */
-export class RequestBody {
+export class RequestBody implements EnvelopeSink {
   readonly #x: Exchange;
   readonly #opt: BodyOptions;
   readonly #sink: MessageSink;
@@ -80,7 +80,7 @@ export class RequestBody {
     if (this.#failed) return;
     const reader = this.#reader;
     if (reader !== undefined) {
-      const problem = reader.push(chunk, this.#onEnvelope);
+      const problem = reader.push(chunk, this);
       if (problem !== undefined) this.#fail(problemError(problem));
       return;
     }
@@ -110,19 +110,20 @@ export class RequestBody {
     });
   };
 
-  readonly #onEnvelope = (e: { flags: number; data: Uint8Array }): void => {
+  /** EnvelopeSink: one frame of the body. */
+  onEnvelope(flags: number, data: Uint8Array): void {
     if (this.#failed) return;
-    if ((e.flags & ~compressedFlag) !== 0) {
-      this.#fail(new ConnectError(`protocol error: unexpected envelope flags 0x${e.flags.toString(16)} in a request`, Code.InvalidArgument));
+    if ((flags & ~compressedFlag) !== 0) {
+      this.#fail(new ConnectError(`protocol error: unexpected envelope flags 0x${flags.toString(16)} in a request`, Code.InvalidArgument));
       return;
     }
-    const compressed = (e.flags & compressedFlag) !== 0;
+    const compressed = (flags & compressedFlag) !== 0;
     if (compressed && this.#opt.compression === null) {
       this.#fail(new ConnectError("protocol error: received a compressed message, but the request names no message encoding", Code.Internal));
       return;
     }
-    this.#deliver(e.data, compressed);
-  };
+    this.#deliver(data, compressed);
+  }
 
   #deliver(data: Uint8Array, compressed: boolean): void {
     if (!compressed && this.#chain === undefined) {

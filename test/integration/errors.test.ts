@@ -2,6 +2,7 @@
 // right code, and never a crash, a hang or a stack trace.
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import http from "node:http";
 import net from "node:net";
 import { after, describe, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -58,6 +59,21 @@ describe("unknown method is UNIMPLEMENTED in every protocol", () => {
 });
 
 describe("malformed requests", () => {
+  test("an oversized request on a keep-alive HTTP/1.1 connection: RESOURCE_EXHAUSTED, and the connection serves the next call", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (body: Uint8Array) => h1Request(gw.port, { path: unaryPath, headers: { "content-type": "application/grpc-web+proto" }, body, agent });
+    try {
+      const big = Buffer.alloc(300 * 1024);
+      big.writeUInt32BE(big.byteLength - 5, 1);
+      const first = await post(big);
+      assert.match(parseEnvelopes(first.body)[0]!.data.toString(), /grpc-status: ?8/);
+      const second = await post(envelope(probeBytes({ text: "after" })));
+      assert.equal(second.status, 200);
+      assert.match(parseEnvelopes(second.body).at(-1)!.data.toString(), /grpc-status: ?0/);
+    } finally {
+      agent.destroy();
+    }
+  });
   test("unsupported content type: 415", async () => {
     const res = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "text/plain" }, body: "hello" });
     assert.equal(res.status, 415);
@@ -135,6 +151,18 @@ for (const [name, transport] of Object.entries(transports)) {
       const requestId = /request id (\S+)$/.exec(err.rawMessage)![1]!;
       // The log has the whole story under that request id.
       await gw.waitForOutput(new RegExp(`"reqId":"${requestId}".*plain failure: boom`));
+    });
+
+    test("a response that does not fit the response type: INTERNAL SLUICE_RPC_BAD_RESPONSE, the field path in the log", async () => {
+      for (const call of [() => probe.unary({ badResponse: true }), async () => {
+        for await (const _ of probe.serverStream({ badResponse: true, count: 2 })) assert.fail("no message may be sent");
+      }]) {
+        const err = await failure(call());
+        assert.equal(err.code, Code.Internal);
+        assert.match(err.rawMessage, /^SLUICE_RPC_BAD_RESPONSE: the handler returned a response that does not fit the method's response type; the server log has the details under request id (\S+)$/);
+        const requestId = /request id (\S+)$/.exec(err.rawMessage)![1]!;
+        await gw.waitForOutput(new RegExp(`"reqId":"${requestId}".*"field":"probe\\.v1\\.ProbeResponse\\.text","problem":"expected a string, got number 5"`));
+      }
     });
 
     test("a request message over readMaxBytes: RESOURCE_EXHAUSTED", async () => {

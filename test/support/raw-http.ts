@@ -8,10 +8,10 @@ export interface RawResponse {
   body: Buffer;
 }
 
-/** One HTTP/1.1 request on a fresh connection. */
-export function h1Request(port: number, opts: { method?: string; path: string; headers?: Record<string, string>; body?: Uint8Array | string }): Promise<RawResponse> {
+/** One HTTP/1.1 request, on a fresh connection unless an agent is given. */
+export function h1Request(port: number, opts: { method?: string; path: string; headers?: Record<string, string>; body?: Uint8Array | string; agent?: http.Agent }): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, method: opts.method ?? "POST", path: opts.path, headers: opts.headers, agent: false }, (res) => {
+    const req = http.request({ host: "127.0.0.1", port, method: opts.method ?? "POST", path: opts.path, headers: opts.headers, agent: opts.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, trailers: res.trailers, body: Buffer.concat(chunks) }));

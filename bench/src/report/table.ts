@@ -1,5 +1,6 @@
 import type { Spread } from "./summary.js";
 import type { BenchResults } from "./results-file.js";
+import type { ProfileResult } from "../scenarios/cpu-profile.js";
 
 export type TableStyle = "plain" | "markdown";
 
@@ -82,15 +83,21 @@ export function formatResults(r: BenchResults, style: TableStyle): string {
     style,
   ));
 
-  if (r.profile) {
-    parts.push(h(`CPU profile: ${r.profile.arm}, ${r.profile.seconds} s, ${num(r.profile.requests)} requests (self time, % of busy samples)`));
-    parts.push(formatTable(["frame", "self %"], r.profile.topFrames.map((f) => [f.frame, num(f.selfPercent, 1)]), style));
-    parts.push(formatTable(["by owner", "self %"], r.profile.byOwner.map((f) => [f.frame, num(f.selfPercent, 1)]), style));
-  }
+  if (r.profile) parts.push(formatProfile(r.profile, style));
 
   if (r.failures.length > 0) {
     parts.push(h(`${r.failures.length} failure(s)`));
     parts.push(r.failures.map((f) => `- ${f}`).join("\n"));
   }
   return parts.join("\n\n");
+}
+
+/** The CPU profile's top frames and owners. */
+export function formatProfile(p: ProfileResult, style: TableStyle = "plain"): string {
+  const h = (title: string) => (style === "markdown" ? `#### ${title}` : `${title}\n${"=".repeat(title.length)}`);
+  return [
+    h(`CPU profile: ${p.arm}, ${p.seconds} s, ${num(p.requests)} requests (self time, % of busy samples)`),
+    formatTable(["frame", "self %"], p.topFrames.map((f) => [f.frame, num(f.selfPercent, 1)]), style),
+    formatTable(["by owner", "self %"], p.byOwner.map((f) => [f.frame, num(f.selfPercent, 1)]), style),
+  ].join("\n\n");
 }

@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { JsonWriteOptions } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
-import { compressedFlag, encodeEnvelope, endStreamFlag } from "../envelope.js";
+import { encodeEnvelope, endStreamFlag } from "../envelope.js";
 import { copyMetadata } from "../metadata.js";
 import type { Wire } from "../wire.js";
 import { errorToJson } from "./error-json.js";
@@ -20,9 +20,6 @@ export const connectStreamWire: Wire = {
   head(out, binary, encoding) {
     out["content-type"] = binary ? "application/connect+proto" : "application/connect+json";
     if (encoding !== undefined) out["connect-content-encoding"] = encoding;
-  },
-  frame(payload, compressed) {
-    return encodeEnvelope(compressed ? compressedFlag : 0, payload);
   },
   end(error: ConnectError | undefined, trailer: Headers | undefined) {
     if (error === undefined && (trailer === undefined || trailer.keys().next().done)) return { last: emptyEndStream };
@@ -60,9 +57,6 @@ export const connectUnaryWire: Wire = {
   head(out, binary, encoding) {
     out["content-type"] = binary ? "application/proto" : "application/json";
     if (encoding !== undefined) out["content-encoding"] = encoding;
-  },
-  frame(payload) {
-    return payload;
   },
   end() {
     return {};

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { ConnectError } from "@connectrpc/connect";
-import { compressedFlag, encodeEnvelope, trailerFlag } from "../envelope.js";
+import { encodeEnvelope, trailerFlag } from "../envelope.js";
 import { statusTrailers } from "../grpc/status-trailers.js";
 import type { Wire } from "../wire.js";
 
@@ -18,9 +18,6 @@ export const grpcWebWire: Wire = {
   head(out, binary, encoding) {
     out["content-type"] = binary ? "application/grpc-web+proto" : "application/grpc-web+json";
     if (encoding !== undefined) out["grpc-encoding"] = encoding;
-  },
-  frame(payload, compressed) {
-    return encodeEnvelope(compressed ? compressedFlag : 0, payload);
   },
   end(error: ConnectError | undefined, trailer: Headers | undefined) {
     if (error === undefined && (trailer === undefined || isEmpty(trailer))) return { last: okFrame };

@@ -1,6 +1,5 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { ConnectError } from "@connectrpc/connect";
-import { compressedFlag, encodeEnvelope } from "../envelope.js";
 import type { Wire } from "../wire.js";
 import { statusTrailers } from "./status-trailers.js";
 
@@ -15,9 +14,6 @@ export const grpcWire: Wire = {
   head(out, binary, encoding) {
     out["content-type"] = binary ? "application/grpc+proto" : "application/grpc+json";
     if (encoding !== undefined) out["grpc-encoding"] = encoding;
-  },
-  frame(payload, compressed) {
-    return encodeEnvelope(compressed ? compressedFlag : 0, payload);
   },
   end(error: ConnectError | undefined, trailer: Headers | undefined) {
     return { trailers: statusTrailers(error, trailer, {}) };
