@@ -1,0 +1,155 @@
+import cluster, { type Worker } from "node:cluster";
+import { once } from "node:events";
+import type { Logger } from "pino";
+
+/** What a worker tells the primary once it serves. */
+export interface WorkerListening {
+  type: "sluice:listening";
+  url: string;
+  /** The routes table, printed once by the primary. */
+  routes: string;
+}
+
+/** Messages the primary sends a worker. */
+export type PrimaryMessage = { type: "sluice:shutdown" };
+
+export interface WorkerPoolOptions {
+  count: number;
+  log: Logger;
+  /** Longest time a worker may take to drain (drainTimeoutMs plus its grace). */
+  stopTimeoutMs: number;
+  /** Environment added to every worker's. */
+  env?: Record<string, string>;
+}
+
+/** Restarting a crashed worker waits this long, doubling per crash in a row up to maxBackoffMs. */
+const firstBackoffMs = 500;
+const maxBackoffMs = 30_000;
+/** A worker that ran this long resets the backoff. */
+const healthyAfterMs = 60_000;
+
+/**
+ * The primary of `sluice start --workers N`: N worker processes serve one
+ * port (node:cluster hands each new connection to the next worker), and
+ * the primary only supervises them.
+ *
+ * - start(): forks the workers and resolves once every one listens.
+ * - A worker that dies unexpectedly is replaced, with a growing backoff.
+ * - shutdown() (SIGTERM): every worker drains at once (readiness goes
+ *   NOT_SERVING in each, streams get their drain time) and the primary
+ *   exits when the last one has.
+ * - rollingRestart() (SIGHUP): each worker in turn is replaced by a new one,
+ *   which must listen before the old one drains, so the port never has
+ *   fewer than N workers serving: new code (a redeployed artifact) goes live
+ *   without dropping a call.
+ */
+export class WorkerPool {
+  readonly #opts: WorkerPoolOptions;
+  readonly #workers = new Set<Worker>();
+  /** Workers being retired (draining); they are not replaced when they exit. */
+  readonly #retiring = new Set<Worker>();
+  #stopping = false;
+  #crashesInARow = 0;
+  #first: WorkerListening | undefined;
+
+  constructor(opts: WorkerPoolOptions) {
+    this.#opts = opts;
+  }
+
+  get size(): number {
+    return this.#workers.size;
+  }
+
+  /** Forks the workers; resolves with the first one's announcement once all listen. */
+  async start(): Promise<WorkerListening> {
+    const started = await Promise.all(Array.from({ length: this.#opts.count }, () => this.#fork()));
+    this.#first = started[0]!;
+    return this.#first;
+  }
+
+  /** Drains every worker; resolves once all have exited. */
+  async shutdown(): Promise<void> {
+    this.#stopping = true;
+    await Promise.all([...this.#workers].map((w) => this.#stop(w)));
+  }
+
+  /** Stops every worker at once, without draining (a second signal). */
+  kill(): void {
+    this.#stopping = true;
+    for (const w of this.#workers) w.process.kill("SIGKILL");
+  }
+
+  /** Replaces the workers one at a time, each new one listening before its predecessor drains. */
+  async rollingRestart(): Promise<void> {
+    for (const old of [...this.#workers]) {
+      if (this.#stopping) return;
+      if (!this.#workers.has(old)) continue;
+      await this.#fork();
+      this.#opts.log.info({ worker: old.process.pid }, "rolling restart: draining the replaced worker");
+      await this.#stop(old);
+    }
+  }
+
+  /** Forks one worker; resolves when it listens, rejects if it exits first. */
+  #fork(): Promise<WorkerListening> {
+    const worker = cluster.fork(this.#opts.env);
+    this.#workers.add(worker);
+    const forkedAt = Date.now();
+    return new Promise((resolve, reject) => {
+      let listening = false;
+      worker.on("message", (m: unknown) => {
+        if (isListening(m) && !listening) {
+          listening = true;
+          resolve(m);
+        }
+      });
+      worker.on("exit", (code, signal) => {
+        this.#workers.delete(worker);
+        const retired = this.#retiring.delete(worker);
+        if (!listening) {
+          reject(new Error(`worker ${worker.process.pid} exited with ${signal ?? code} before it was listening`));
+          return;
+        }
+        if (this.#stopping || retired) return;
+        this.#replace(worker, code, signal, Date.now() - forkedAt);
+      });
+    });
+  }
+
+  #replace(dead: Worker, code: number | null, signal: string | null, ranMs: number): void {
+    this.#crashesInARow = ranMs > healthyAfterMs ? 1 : this.#crashesInARow + 1;
+    const delay = Math.min(maxBackoffMs, firstBackoffMs * 2 ** (this.#crashesInARow - 1));
+    this.#opts.log.error({ worker: dead.process.pid, code, signal, restartInMs: delay }, "worker exited unexpectedly; starting a replacement");
+    setTimeout(() => {
+      if (this.#stopping) return;
+      this.#fork().catch((e: unknown) => this.#opts.log.error({ err: e }, "replacement worker failed to start"));
+    }, delay).unref();
+  }
+
+  /** Asks a worker to drain, and kills it if it outlasts stopTimeoutMs. */
+  async #stop(worker: Worker): Promise<void> {
+    if (worker.process.exitCode !== null || worker.process.signalCode !== null) return;
+    this.#retiring.add(worker);
+    const exited = once(worker, "exit");
+    worker.process.kill("SIGTERM");
+    const timer = setTimeout(() => worker.process.kill("SIGKILL"), this.#opts.stopTimeoutMs);
+    timer.unref();
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+function isListening(m: unknown): m is WorkerListening {
+  return typeof m === "object" && m !== null && (m as { type?: unknown }).type === "sluice:listening";
+}
+
+/** In a worker: tells the primary that this worker serves. */
+export function announceListening(url: string, routes: string): void {
+  const message: WorkerListening = { type: "sluice:listening", url, routes };
+  process.send?.(message);
+}
+
+/** Resolves the `workers` setting: "auto" is the available parallelism. */
+export function workerCount(setting: number | "auto", available: number): number {
+  return setting === "auto" ? Math.max(1, available) : setting;
+}
