@@ -80,10 +80,12 @@ export function awaitResponseStart(stream: http2.ClientHttp2Stream, protocol: Up
       if (size > maxEndBytes) commit();
     };
     const onEnd = () => {
-      if (headers !== undefined) ended();
+      const failure = streamFailure(stream);
+      if (failure !== undefined) finish({ kind: "failed", error: failure });
+      else if (headers !== undefined) ended();
     };
     const onClose = () => {
-      if (headers !== undefined && stream.readableEnded) return ended();
+      if (headers !== undefined && stream.readableEnded && streamFailure(stream) === undefined) return ended();
       finish({ kind: "failed", error: streamFailure(stream) ?? noResponse() });
     };
     const onError = (e: unknown) => finish({ kind: "failed", error: streamFailure(stream, e) ?? ConnectError.from(e, Code.Unavailable) });

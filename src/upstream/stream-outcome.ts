@@ -87,6 +87,9 @@ export function trackStream(stream: http2.ClientHttp2Stream, upstream: string, p
  * a lost connection (UNAVAILABLE), a stream the upstream did not process
  * (UNAVAILABLE, safe to retry), or the upstream's RST_STREAM code mapped as
  * gRPC maps HTTP/2 errors. Undefined when the stream has not failed.
+ *
+ * Node ends the readable side of a reset stream like a complete one, so a
+ * reader must ask this at the end of the body too, not only on errors.
  */
 export function streamFailure(stream: http2.ClientHttp2Stream, error?: unknown): ConnectError | undefined {
   const info = streams.get(stream);
@@ -101,9 +104,10 @@ export function streamFailure(stream: http2.ClientHttp2Stream, error?: unknown):
   if (rst === NGHTTP2_REFUSED_STREAM) {
     return notProcessed(rpcError("SLUICE_UPSTREAM_STREAM_REFUSED", Code.Unavailable, { upstream: info.upstream, endpoint, reason: "RST_STREAM REFUSED_STREAM" }));
   }
-  const lost = info.conn.lossReason();
-  if (lost !== undefined && (rst === undefined || rst === NGHTTP2_CANCEL || rst === NGHTTP2_NO_ERROR || error !== undefined)) {
-    return new ConnectError(lost.rawMessage, lost.code);
+  // Node closes the streams of a dead connection with CANCEL: that is a lost connection, not a cancellation.
+  if (rst === NGHTTP2_CANCEL || error !== undefined) {
+    const lost = info.conn.lossReason();
+    if (lost !== undefined) return new ConnectError(lost.rawMessage, lost.code);
   }
   if (rst !== undefined && rst !== NGHTTP2_NO_ERROR) {
     return rpcError("SLUICE_UPSTREAM_STREAM_RESET", codeOfResetStream(rst), { upstream: info.upstream, endpoint, code: h2CodeName(rst) });

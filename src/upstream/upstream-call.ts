@@ -154,9 +154,12 @@ async function* responseBody(prefix: Buffer[], stream: http2.ClientHttp2Stream, 
   try {
     yield* prefix;
     for await (const chunk of stream) yield chunk as Buffer;
+    const failure = streamFailure(stream);
+    if (failure !== undefined) throw failure;
   } catch (e) {
     const source = replay.sourceError;
     if (source !== undefined) throw ConnectError.from(source.error, Code.Canceled);
+    if (e instanceof ConnectError) throw e;
     throw streamFailure(stream, e) ?? ConnectError.from(e, Code.Unavailable);
   } finally {
     replay.close();

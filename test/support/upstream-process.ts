@@ -1,6 +1,8 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
+import { validateUpstreams, type UpstreamConfigInput } from "../../src/upstream/upstream-config.js";
+import { UpstreamRegistry, type UpstreamRegistryOptions } from "../../src/upstream/upstream-registry.js";
 import { root } from "./gateway.js";
 
 export interface UpstreamStats {
@@ -114,4 +116,11 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms = 1
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A registry of upstreams from config-file input, validated as `sluice start` would. */
+export function upstreamRegistry(upstreams: Record<string, UpstreamConfigInput>, opts: UpstreamRegistryOptions = {}): UpstreamRegistry {
+  const checked = validateUpstreams(upstreams, "test", root);
+  if ("errors" in checked) throw new Error(checked.errors.map((e) => e.message).join("\n"));
+  return new UpstreamRegistry(checked.upstreams, opts);
 }

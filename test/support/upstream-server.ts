@@ -83,7 +83,7 @@ function failureOf(req: ProbeRequest, seen: number[]): ConnectError | undefined 
   const flaky = /^flaky:(\d+):/.exec(req.text);
   if (flaky && seen.length <= Number(flaky[1])) return new ConnectError(`flaky attempt ${seen.length}`, Code.Unavailable);
   if (req.fail && req.fail.code !== 0) {
-    return new ConnectError(req.fail.message || "failed on request", req.fail.code as Code, undefined, undefined);
+    return new ConnectError(req.fail.message || "failed on request", req.fail.code as Code, new Headers(req.fail.metadata));
   }
   return undefined;
 }
@@ -227,7 +227,8 @@ async function startGrpcJs(): Promise<{ port: number; goaway(): void }> {
     return { code: ce.code as number, details: ce.rawMessage, metadata };
   };
   async function* readAll(call: grpc.ServerReadableStream<any, any> | grpc.ServerDuplexStream<any, any>, seen: ProbeRequest[]) {
-    for await (const r of call) {
+    // A plain for-await would destroy the call at the end of the requests, before its status is sent.
+    for await (const r of call.iterator({ destroyOnReturn: false })) {
       const req = fromGrpc(r);
       seen.push(req);
       yield req;
