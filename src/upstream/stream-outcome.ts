@@ -43,6 +43,9 @@ export function trackStream(stream: http2.ClientHttp2Stream, upstream: string, p
     if (stream.closed || info.cancelled !== undefined) return;
     info.cancelled = reason;
     stream.close(NGHTTP2_CANCEL);
+    // A call that ran out of time may have been stuck on a dead connection: check it
+    // now, as keepalive stops sending PINGs when the last stream ends.
+    if (reason.code === Code.DeadlineExceeded) void conn.verify();
   };
   const onAbort = () => cancel(ConnectError.from(opts.signal!.reason, Code.Canceled));
   let timer: NodeJS.Timeout | undefined;

@@ -100,7 +100,10 @@ export class UpstreamConnection {
     }, settings.connectTimeoutMs).unref();
     this.session.on("remoteSettings", (remote) => this.onRemoteSettings(remote));
     this.session.on("goaway", (code, lastStreamId, data) => this.onGoaway(code, lastStreamId, data));
-    this.session.on("error", (err: Error) => this.fail(this.describe(err)));
+    // Node destroys the session before it emits "error": keep the reason for "close".
+    this.session.on("error", (err: Error) => {
+      this.failure ??= this.describe(err);
+    });
     this.session.on("close", () => this.onClosed());
   }
 
@@ -183,11 +186,11 @@ export class UpstreamConnection {
     else this.session.close();
   }
 
-  /** Closes the connection now, streams and all. */
+  /** Closes the connection now, streams and all (they fail with SLUICE_UPSTREAM_CLOSED). */
   destroy(): void {
     this.closingOnPurpose = true;
     if (this.state === "connecting") this.state = "closed";
-    this.session.destroy(undefined, NGHTTP2_CANCEL);
+    this.fail(rpcError("SLUICE_UPSTREAM_CLOSED", Code.Unavailable, { upstream: this.settings.upstream, endpoint: this.endpoint.address }));
   }
 
   /**
@@ -268,7 +271,9 @@ export class UpstreamConnection {
   private fail(reason: ConnectError): void {
     if (this.session.destroyed) return;
     this.failure ??= reason;
-    this.session.destroy(undefined, NGHTTP2_CANCEL);
+    // With an error, Node resets the open streams with the code given; without one it
+    // would close them with NO_ERROR, as if their responses were complete.
+    this.session.destroy(new Error(reason.rawMessage), NGHTTP2_CANCEL);
   }
 
   private onClosed(): void {

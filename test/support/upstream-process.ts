@@ -27,6 +27,8 @@ export interface UpstreamOptions {
   cert?: string;
   key?: string;
   clientCa?: string;
+  /** Answer every call with UNAVAILABLE. */
+  unavailable?: boolean;
 }
 
 export interface UpstreamProcess {

@@ -30,6 +30,8 @@ interface Args {
   cert?: string;
   key?: string;
   clientCa?: string;
+  /** Answer every call with UNAVAILABLE. */
+  unavailable?: boolean;
 }
 
 const args: Args = JSON.parse(process.argv[2] ?? "{}");
@@ -81,7 +83,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /** The error a request asks for, if any (as a ConnectError). */
 function failureOf(req: ProbeRequest, seen: number[]): ConnectError | undefined {
   const flaky = /^flaky:(\d+):/.exec(req.text);
-  if (flaky && seen.length <= Number(flaky[1])) return new ConnectError(`flaky attempt ${seen.length}`, Code.Unavailable);
+  if (args.unavailable) return new ConnectError("this upstream answers every call with UNAVAILABLE", Code.Unavailable);
+  if (flaky && seen.length <= Number(flaky[1])) return new ConnectError(`flaky attempt ${seen.length}`, Code.Unavailable, new Headers(req.fail?.metadata));
   if (req.fail && req.fail.code !== 0) {
     return new ConnectError(req.fail.message || "failed on request", req.fail.code as Code, new Headers(req.fail.metadata));
   }
@@ -127,17 +130,19 @@ const probe = {
     }
   },
   async clientStream(requests: AsyncIterable<ProbeRequest>, call: Call) {
-    startCall("client-stream");
     const done = trackActive(call.signal);
     try {
       let count = 0n;
       let bytes = 0n;
       const texts: string[] = [];
+      let seen: number[] = [];
       for await (const r of requests) {
+        // A stream's attempts are counted under the text of its first request.
+        if (count === 0n) seen = startCall(r.text);
         count += 1n;
         bytes += BigInt(r.payload.byteLength);
         texts.push(r.text);
-        const failure = failureOf(r, [0]);
+        const failure = failureOf(r, seen);
         if (failure) throw failure;
       }
       return { count, bytes, texts };
@@ -146,12 +151,13 @@ const probe = {
     }
   },
   async *bidi(requests: AsyncIterable<ProbeRequest>, call: Call) {
-    startCall("bidi");
     const done = trackActive(call.signal);
     try {
       let i = 0;
+      let seen: number[] = [];
       for await (const r of requests) {
-        const failure = failureOf(r, [0]);
+        if (i === 0) seen = startCall(r.text);
+        const failure = failureOf(r, seen);
         if (failure) throw failure;
         if (r.sleepMs > 0) await sleep(r.sleepMs, call.signal);
         yield respond(r, call, ++i);
@@ -206,7 +212,7 @@ async function startGrpcJs(): Promise<{ port: number; goaway(): void }> {
   const toGrpc = (m: any) => ({ text: m.text, payload: Buffer.from(m.payload ?? []), sequence: String(m.sequence ?? 0), headers: m.headers ?? {}, count: m.count !== undefined ? String(m.count) : undefined, bytes: m.bytes !== undefined ? String(m.bytes) : undefined, texts: m.texts });
   const grpcCall = (call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any> | grpc.ServerReadableStream<any, any> | grpc.ServerDuplexStream<any, any>): Call => {
     const ac = new AbortController();
-    call.on("cancelled", () => ac.abort());
+    (call as grpc.ServerUnaryCall<any, any>).on("cancelled", () => ac.abort());
     const md = call.metadata;
     return {
       header: (n) => {
