@@ -177,12 +177,17 @@ export class EndpointPool {
     for (const c of this.connections) {
       if (!c.hasCapacity() || c.isVerifying()) continue;
       if (c.needsVerify()) {
-        void c.verify().then(() => this.serveQueue());
+        void c.verify();
         continue;
       }
       if (best === undefined || c.active < best.active) best = c;
     }
     return best;
+  }
+
+  /** Whether the pool has no ready connection yet, only ones being made. */
+  private onlyConnecting(): boolean {
+    return this.connections.some((c) => c.state === "connecting") && !this.connections.some((c) => c.state === "ready");
   }
 
   /** Connections that take or will take streams (not draining, not closed). */
@@ -290,12 +295,18 @@ export class EndpointPool {
       const now = Date.now();
       const byDeadline = opts.deadline !== undefined && opts.deadline - now < this.config.queueTimeoutMs;
       const waitMs = byDeadline ? Math.max(0, opts.deadline! - now) : this.config.queueTimeoutMs;
-      const timer = setTimeout(() => {
+      const expire = () => {
+        if (!byDeadline && this.onlyConnecting()) {
+          // Not a saturated upstream but one still being reached: the connect timeout decides.
+          timer = setTimeout(expire, this.config.queueTimeoutMs);
+          return;
+        }
         remove();
         reject(byDeadline
           ? rpcError("SLUICE_UPSTREAM_DEADLINE_EXCEEDED", Code.DeadlineExceeded, { upstream: this.config.name, endpoint: this.endpoint.address, stage: "waiting for a connection" })
           : rpcError("SLUICE_UPSTREAM_QUEUE_TIMEOUT", Code.ResourceExhausted, { upstream: this.config.name, endpoint: this.endpoint.address, ms: this.config.queueTimeoutMs }));
-      }, waitMs);
+      };
+      let timer = setTimeout(expire, waitMs);
       const onAbort = () => {
         remove();
         reject(ConnectError.from(opts.signal!.reason, Code.Canceled));

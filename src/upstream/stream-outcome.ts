@@ -45,7 +45,7 @@ export function trackStream(stream: http2.ClientHttp2Stream, upstream: string, p
     stream.close(NGHTTP2_CANCEL);
     // A call that ran out of time may have been stuck on a dead connection: check it
     // now, as keepalive stops sending PINGs when the last stream ends.
-    if (reason.code === Code.DeadlineExceeded) void conn.verify();
+    if (reason.code === Code.DeadlineExceeded) conn.probe();
   };
   const onAbort = () => cancel(ConnectError.from(opts.signal!.reason, Code.Canceled));
   let timer: NodeJS.Timeout | undefined;

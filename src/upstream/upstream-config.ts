@@ -130,7 +130,7 @@ export const upstreamOptions: readonly UpstreamOptionSpec[] = [
   { key: "maxQueued", type: { kind: "int", min: 0, max: 100_000 }, default: 1024,
     doc: "Calls that may wait per endpoint for a connection or a free stream; one more fails at once with RESOURCE_EXHAUSTED (SLUICE_UPSTREAM_QUEUE_FULL)." },
   { key: "queueTimeoutMs", type: { kind: "int", min: 1, max: 600_000 }, default: 5_000,
-    doc: "Longest wait in that queue (the call's deadline may end it sooner); then RESOURCE_EXHAUSTED (SLUICE_UPSTREAM_QUEUE_TIMEOUT)." },
+    doc: "Longest wait in that queue (the call's deadline may end it sooner); then RESOURCE_EXHAUSTED (SLUICE_UPSTREAM_QUEUE_TIMEOUT). While the endpoint has no connection yet, only ones being made, connectTimeoutMs decides instead." },
   { key: "maxSessionMemoryMiB", type: { kind: "int", min: 1, max: 4096 }, default: 64,
     doc: "Memory one HTTP/2 connection may use for buffered frames before Node refuses new streams with ENHANCE_YOUR_CALM (Node's own default is 10)." },
   { key: "readMaxBytes", type: { kind: "int", min: 1, max: 1024 * MiB }, default: 4 * MiB,

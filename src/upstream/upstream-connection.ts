@@ -1,4 +1,6 @@
 import http2 from "node:http2";
+import net, { isIP } from "node:net";
+import tls from "node:tls";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { rpcError } from "../errors.js";
 import type { Endpoint } from "./endpoint.js";
@@ -59,12 +61,14 @@ export class UpstreamConnection {
   goawayLastStreamId: number | undefined;
 
   private readonly session: http2.ClientHttp2Session;
+  private closeHandled = false;
   private lastAliveAt = Date.now();
   private connectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private pingDeadline: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private verifying: Promise<boolean> | undefined;
+  private pinging = false;
   private closingOnPurpose = false;
   private lostWithStreams = false;
   private failure: ConnectError | undefined;
@@ -82,17 +86,13 @@ export class UpstreamConnection {
     });
     // Callers await `ready` only while they wait; the pool always handles the outcome.
     this.ready.catch(() => {});
-    const tls = settings.tls;
     this.session = http2.connect(endpoint.address, {
       maxSessionMemory: settings.maxSessionMemoryMiB,
       settings: { enablePush: false },
-      ...(endpoint.address.startsWith("https:")
-        ? {
-            ...(tls?.ca ? { ca: tls.ca } : {}),
-            ...(tls?.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
-            ...((tls?.serverName ?? endpoint.serverName) ? { servername: tls?.serverName ?? endpoint.serverName } : {}),
-          }
-        : {}),
+      // Our own socket: Node can destroy a session whose TLS peer refused it
+      // (a missing client certificate) without "error" or "close" on the
+      // session, and only the socket tells why.
+      createConnection: () => this.connectSocket(),
     });
     this.session.unref();
     this.connectTimer = setTimeout(() => {
@@ -105,6 +105,35 @@ export class UpstreamConnection {
       this.failure ??= this.describe(err);
     });
     this.session.on("close", () => this.onClosed());
+  }
+
+  private connectSocket(): net.Socket {
+    const url = new URL(this.endpoint.address);
+    const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+    const secure = url.protocol === "https:";
+    const port = Number(url.port || (secure ? 443 : 80));
+    const t = this.settings.tls;
+    const servername = t?.serverName ?? this.endpoint.serverName ?? (isIP(host) === 0 ? host : undefined);
+    const socket = secure
+      ? tls.connect({
+          host, port, ALPNProtocols: ["h2"],
+          ...(servername !== undefined ? { servername } : {}),
+          ...(t?.ca ? { ca: t.ca } : {}),
+          ...(t?.cert && t.key ? { cert: t.cert, key: t.key } : {}),
+        })
+      : net.connect({ host, port });
+    if (socket instanceof tls.TLSSocket) {
+      socket.once("secureConnect", () => {
+        if (socket.alpnProtocol !== "h2") this.fail(this.describe(new Error(`the upstream does not speak HTTP/2 over TLS (ALPN chose ${socket.alpnProtocol || "nothing"})`)));
+      });
+    }
+    socket.on("error", (err) => {
+      this.failure ??= this.describe(err);
+      if (!this.session.destroyed) this.session.destroy();
+      // The session may never emit "close" after this: make sure the pool hears of it.
+      setImmediate(() => this.onClosed());
+    });
+    return socket;
   }
 
   /** Whether the pool may open a stream on it now. */
@@ -121,7 +150,10 @@ export class UpstreamConnection {
     return this.active === 0 && Date.now() - this.lastAliveAt > this.settings.pingIntervalMs();
   }
 
-  /** Sends a PING; resolves true when answered in time (false: the connection is closing). */
+  /**
+   * Sends a PING and holds new streams back until it is answered; resolves
+   * true when answered in time (false: the connection is closing).
+   */
   verify(): Promise<boolean> {
     this.verifying ??= new Promise<boolean>((resolve) => {
       this.session.ref();
@@ -129,9 +161,15 @@ export class UpstreamConnection {
         this.verifying = undefined;
         if (this.active === 0) this.session.unref();
         resolve(this.state === "ready");
+        if (this.state === "ready") this.events.onCapacity(this);
       });
     });
     return this.verifying;
+  }
+
+  /** Sends a PING without holding anything back: an unanswered one closes the connection. */
+  probe(): void {
+    if (this.state === "ready" && !this.pinging) this.ping(() => {});
   }
 
   isVerifying(): boolean {
@@ -249,7 +287,9 @@ export class UpstreamConnection {
   private ping(answered: () => void): void {
     if (this.session.destroyed) return answered();
     clearTimeout(this.pingDeadline);
+    this.pinging = true;
     this.pingDeadline = setTimeout(() => {
+      this.pinging = false;
       this.fail(rpcError("SLUICE_UPSTREAM_CONNECTION_LOST", Code.Unavailable, {
         upstream: this.settings.upstream, endpoint: this.endpoint.address, reason: `keepalive PING not answered within ${this.settings.pingTimeoutMs} ms`,
       }));
@@ -257,26 +297,33 @@ export class UpstreamConnection {
     }, this.settings.pingTimeoutMs).unref();
     const sent = this.session.ping((err) => {
       clearTimeout(this.pingDeadline);
+      this.pinging = false;
       if (err === null) this.lastAliveAt = Date.now();
       answered();
     });
     if (!sent) {
       // Too many PINGs outstanding: let the pending one decide.
       clearTimeout(this.pingDeadline);
+      this.pinging = false;
       answered();
     }
   }
 
   /** Ends the connection for `reason`, which its open streams and waiters fail with. */
   private fail(reason: ConnectError): void {
-    if (this.session.destroyed) return;
     this.failure ??= reason;
+    if (this.session.destroyed) {
+      setImmediate(() => this.onClosed());
+      return;
+    }
     // With an error, Node resets the open streams with the code given; without one it
     // would close them with NO_ERROR, as if their responses were complete.
     this.session.destroy(new Error(reason.rawMessage), NGHTTP2_CANCEL);
   }
 
   private onClosed(): void {
+    if (this.closeHandled) return;
+    this.closeHandled = true;
     const wasConnecting = this.state === "connecting";
     this.state = "closed";
     clearTimeout(this.connectTimer);
