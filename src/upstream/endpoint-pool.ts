@@ -231,8 +231,7 @@ export class EndpointPool {
       if (this.connections.length === 0) this.resolveClosed();
       return;
     }
-    const neverReady = conn.maxStreams === 0;
-    if (neverReady && failure !== undefined) {
+    if (!conn.wasReady && failure !== undefined) {
       this.connectFailures += 1;
       this.events.onConnectFailure();
     }

@@ -163,6 +163,8 @@ async function* responseBody(prefix: Buffer[], stream: http2.ClientHttp2Stream, 
     throw streamFailure(stream, e) ?? ConnectError.from(e, Code.Unavailable);
   } finally {
     replay.close();
+    // Done reading, early or not: the upstream must not keep working for nobody (gRPC clients reset here too).
+    if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
   }
 }
 

@@ -53,8 +53,8 @@ export class UpstreamConnection {
   active = 0;
   /** The upstream's SETTINGS_MAX_CONCURRENT_STREAMS. */
   maxStreams = 0;
-  /** Resolves when the connection is ready; rejects with UNAVAILABLE when it cannot be made. */
-  readonly ready: Promise<void>;
+  /** Whether the handshake ever completed (a connection that never got there is a failed connect). */
+  wasReady = false;
   /** Why it ended, when it ended abnormally: what its streams fail with. */
   closeReason: ConnectError | undefined;
   /** Last-Stream-ID of a GOAWAY: streams above it were not processed. */
@@ -72,20 +72,12 @@ export class UpstreamConnection {
   private closingOnPurpose = false;
   private lostWithStreams = false;
   private failure: ConnectError | undefined;
-  private resolveReady!: () => void;
-  private rejectReady!: (e: ConnectError) => void;
 
   constructor(
     readonly endpoint: Endpoint,
     private readonly settings: ConnectionSettings,
     private readonly events: ConnectionEvents,
   ) {
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.resolveReady = resolve;
-      this.rejectReady = reject;
-    });
-    // Callers await `ready` only while they wait; the pool always handles the outcome.
-    this.ready.catch(() => {});
     this.session = http2.connect(endpoint.address, {
       maxSessionMemory: settings.maxSessionMemoryMiB,
       settings: { enablePush: false },
@@ -253,7 +245,7 @@ export class UpstreamConnection {
     this.state = "ready";
     this.lastAliveAt = Date.now();
     if (this.active === 0) this.idleTimer = setTimeout(() => this.close(), this.settings.idleTimeoutMs).unref();
-    this.resolveReady();
+    this.wasReady = true;
     this.events.onReady(this);
     this.events.onCapacity(this);
   }
@@ -343,7 +335,6 @@ export class UpstreamConnection {
     this.closeReason = failure ?? rpcError("SLUICE_UPSTREAM_CONNECTION_LOST", Code.Unavailable, {
       upstream: this.settings.upstream, endpoint: this.endpoint.address, reason: "the connection closed",
     });
-    if (wasConnecting) this.rejectReady(this.closeReason);
     this.events.onClose(this, failure, !this.closingOnPurpose);
   }
 

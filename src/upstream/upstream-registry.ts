@@ -111,8 +111,12 @@ export class UpstreamRegistry {
     this.closed = true;
     for (const u of this.upstreams.values()) u.close();
     this.pools.clear();
-    const deadline = Date.now() + timeoutMs;
-    while (this.draining.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.draining].map((p) => p.closed)),
+      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+    ]);
+    clearTimeout(timer);
     for (const pool of this.draining) pool.destroy();
   }
 

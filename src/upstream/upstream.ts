@@ -131,7 +131,9 @@ export class Upstream {
 
   state(): UpstreamState {
     const endpoints = this.resolver.known().map((e) => this.pools.peek(this, e)?.state() ?? idleEndpointState(e, this.config.pingIntervalMs));
-    const available = this.resolver.known().some((e) => this.pools.peek(this, e)?.available() ?? true);
+    const known = this.resolver.known();
+    // Before DNS first answers, nothing is known to be wrong.
+    const available = known.length === 0 ? this.resolver.lastError === undefined : known.some((e) => this.pools.peek(this, e)?.available() ?? true);
     const sum = (f: (e: EndpointState) => number) => endpoints.reduce((n, e) => n + f(e), 0);
     return {
       name: this.name,

@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import type http2 from "node:http2";
 import { after, before, describe, test } from "node:test";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ProbeRequestSchema, ProbeResponseSchema, type ProbeRequest } from "../gen/probe/v1/probe_pb.js";
+import { ProbeRequestSchema, ProbeResponseSchema } from "../gen/probe/v1/probe_pb.js";
 import { eventually, startUpstream, upstreamRegistry, type UpstreamProcess } from "../support/upstream-process.js";
 import { callUpstream } from "../../src/upstream/upstream-call.js";
 import { streamFailure } from "../../src/upstream/stream-outcome.js";
@@ -24,7 +24,7 @@ after(async () => {
 });
 
 /** One gRPC message frame. */
-function envelope(req: Partial<ProbeRequest>): Buffer {
+function envelope(req: MessageInitShape<typeof ProbeRequestSchema>): Buffer {
   const bytes = toBinary(ProbeRequestSchema, create(ProbeRequestSchema, req));
   const head = Buffer.alloc(5);
   head.writeUInt32BE(bytes.byteLength, 1);
