@@ -127,7 +127,7 @@ export const upstreamOptions: readonly UpstreamOptionSpec[] = [
     doc: "HTTP/2 connections kept per endpoint while it is in use; each new call goes to the one with the fewest open calls." },
   { key: "maxConnections", type: { kind: "int", min: 1, max: 1024 }, default: 16,
     doc: "Connections per endpoint at most: when every connection has as many open calls as the upstream's SETTINGS_MAX_CONCURRENT_STREAMS allows, another is opened, up to this number; then calls queue." },
-  { key: "maxQueued", type: { kind: "int", min: 0, max: 100_000 }, default: 1024,
+  { key: "maxQueued", type: { kind: "int", min: 1, max: 100_000 }, default: 1024,
     doc: "Calls that may wait per endpoint for a connection or a free stream; one more fails at once with RESOURCE_EXHAUSTED (SLUICE_UPSTREAM_QUEUE_FULL)." },
   { key: "queueTimeoutMs", type: { kind: "int", min: 1, max: 600_000 }, default: 5_000,
     doc: "Longest wait in that queue (the call's deadline may end it sooner); then RESOURCE_EXHAUSTED (SLUICE_UPSTREAM_QUEUE_TIMEOUT). While the endpoint has no connection yet, only ones being made, connectTimeoutMs decides instead." },

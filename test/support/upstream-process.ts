@@ -29,6 +29,8 @@ export interface UpstreamOptions {
   clientCa?: string;
   /** Answer every call with UNAVAILABLE. */
   unavailable?: boolean;
+  /** (connect) Answer the first PING of a connection with GOAWAY ENHANCE_YOUR_CALM "too_many_pings". */
+  policePings?: boolean;
 }
 
 export interface UpstreamProcess {

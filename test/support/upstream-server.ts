@@ -32,6 +32,8 @@ interface Args {
   clientCa?: string;
   /** Answer every call with UNAVAILABLE. */
   unavailable?: boolean;
+  /** (connect impl) Answer a client's first PING with GOAWAY ENHANCE_YOUR_CALM "too_many_pings", as gRPC servers police keepalive. */
+  policePings?: boolean;
 }
 
 const args: Args = JSON.parse(process.argv[2] ?? "{}");
@@ -187,6 +189,9 @@ async function startConnect(): Promise<{ port: number; goaway(): void }> {
   const server = http2.createServer({ settings: args.maxConcurrentStreams ? { maxConcurrentStreams: args.maxConcurrentStreams } : {} }, handler);
   server.on("session", (s) => {
     sessions.add(s);
+    if (args.policePings) {
+      s.once("ping", () => s.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from("too_many_pings")));
+    }
     s.on("close", () => sessions.delete(s));
   });
   countConnections(server);

@@ -78,6 +78,29 @@ describe("connections per endpoint", () => {
   });
 });
 
+describe("keepalive and idle connections", () => {
+  test("a connection with no call for idleTimeoutMs is closed; the next call opens another", async () => {
+    const up = await upstream();
+    const reg = registry({ users: { url: up.url, idleTimeoutMs: 200 } });
+    const client = reg.client(ProbeService, "users");
+    await client.unary({ text: "one" });
+    await eventually(async () => (await up.stats()).connections === 0, 10_000, "the idle connection to close");
+    assert.equal(reg.get("users").state().connections, 0);
+    await client.unary({ text: "two" });
+    assert.equal((await up.stats()).totalConnections, 2);
+  });
+
+  test("GOAWAY too_many_pings: the PING interval is doubled, and the connection replaced", async () => {
+    const up = await upstream({ impl: "connect", policePings: true });
+    const reg = registry({ users: { url: up.url, pingIntervalMs: 100, retry: { maxAttempts: 1 } } });
+    const client = reg.client(ProbeService, "users", { timeoutMs: 20_000 });
+    // A stream that outlives a PING interval, so that keepalive pings.
+    await client.unary({ text: "slow", sleepMs: 400 }).catch(() => {});
+    await eventually(() => reg.get("users").state().endpoints[0]!.pingIntervalMs === 200, 10_000, "the interval to double");
+    assert.equal((await client.unary({ text: "after" })).text, "after");
+  });
+});
+
 describe("the queue", () => {
   test("when every connection is full: calls wait, a bounded number, for a bounded time", async () => {
     const up = await upstream({ maxConcurrentStreams: 1 });
