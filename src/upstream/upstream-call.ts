@@ -5,6 +5,7 @@ import { wasNotProcessed } from "./not-processed.js";
 import { RequestReplay } from "./request-replay.js";
 import { awaitResponseStart, type ResponseStart } from "./response-start.js";
 import { streamEndpoint, streamFailure } from "./stream-outcome.js";
+import type { RetryPolicy } from "./upstream-config.js";
 import type { Upstream } from "./upstream.js";
 
 /** A call to an upstream, as bytes of the upstream's protocol. */
@@ -24,6 +25,8 @@ export interface UpstreamCallOptions {
   signal?: AbortSignal;
   /** Absolute deadline of the whole call (all attempts), ms since epoch. */
   deadline?: number;
+  /** Overrides of the upstream's retry policy for this call (e.g. a route's own). */
+  retry?: Partial<RetryPolicy>;
 }
 
 /** The upstream's answer to the attempt the call was committed to. */
@@ -60,7 +63,7 @@ export interface UpstreamResponse {
  * returned as a response, for the caller's protocol code to read.
  */
 export async function callUpstream(upstream: Upstream, req: UpstreamRequest, opts: UpstreamCallOptions = {}): Promise<UpstreamResponse> {
-  const policy = upstream.config.retry;
+  const policy = opts.retry === undefined ? upstream.config.retry : { ...upstream.config.retry, ...opts.retry };
   const protocol = upstream.config.protocol;
   upstream.counters.calls += 1;
   upstream.budget.recordCall();
@@ -85,7 +88,11 @@ export async function callUpstream(upstream: Upstream, req: UpstreamRequest, opt
 
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = await upstream.openStream(req.headers, { ...opts, avoid });
+      stream = await upstream.openStream(req.headers, {
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+        ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
+        avoid,
+      });
     } catch (e) {
       const error = ConnectError.from(e);
       if (await mayRetry(error.code, wasNotProcessed(error), undefined)) continue;

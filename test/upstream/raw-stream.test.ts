@@ -104,6 +104,16 @@ describe("callUpstream", () => {
     assert.equal(res.endpoint, up.url);
   });
 
+  test("a call may override the upstream's retry policy (a route's own)", async () => {
+    async function* body() {
+      yield envelope({ text: "flaky:1:raw-override" });
+    }
+    const res = await callUpstream(reg.get("raw"), { headers: grpcHeaders("Unary"), body: body() }, { retry: { maxAttempts: 1 } });
+    for await (const _ of res.body);
+    assert.equal(res.attempts, 1);
+    assert.equal(res.headers["grpc-status"] ?? res.trailers["grpc-status"], String(Code.Unavailable));
+  });
+
   test("an answer with an error status that is not retried is the response, for the caller to translate", async () => {
     async function* body() {
       yield envelope({ text: "nf", fail: { code: Code.NotFound, message: "nobody" } });
