@@ -76,6 +76,33 @@ const catalogue = {
     `internal error; the server log has the details under request id ${p.requestId}`,
   SLUICE_RPC_BAD_RESPONSE: (p: { requestId: string }) =>
     `the handler returned a response that does not fit the method's response type; the server log has the details under request id ${p.requestId}`,
+
+  // Upstreams (config "upstreams"): errors of calls to a backend, seen by
+  // the function that made the call (or the client of a proxy route).
+  SLUICE_UPSTREAM_UNKNOWN: (p: { name: string; known: string[] }) =>
+    `no upstream is named "${p.name}"; ${p.known.length > 0 ? `the config has ${p.known.map((n) => `"${n}"`).join(", ")}` : "the config has none"}; add it under "upstreams" in sluice.config.ts`,
+  SLUICE_UPSTREAM_NO_ENDPOINTS: (p: { upstream: string; reason: string }) =>
+    `upstream ${p.upstream} has no endpoint to call: ${p.reason}`,
+  SLUICE_UPSTREAM_NO_HEALTHY_ENDPOINT: (p: { upstream: string; endpoints: string[]; retryInMs: number }) =>
+    `upstream ${p.upstream}: every endpoint is ejected after failing repeatedly (${p.endpoints.join(", ")}); the first is tried again in ${p.retryInMs} ms`,
+  SLUICE_UPSTREAM_CONNECT_FAILED: (p: { upstream: string; endpoint: string; reason: string }) =>
+    `upstream ${p.upstream}: cannot connect to ${p.endpoint}: ${p.reason}`,
+  SLUICE_UPSTREAM_CONNECT_TIMEOUT: (p: { upstream: string; endpoint: string; ms: number }) =>
+    `upstream ${p.upstream}: ${p.endpoint} did not complete the connection and HTTP/2 handshake within ${p.ms} ms (connectTimeoutMs)`,
+  SLUICE_UPSTREAM_CONNECTION_LOST: (p: { upstream: string; endpoint: string; reason: string }) =>
+    `upstream ${p.upstream}: the connection to ${p.endpoint} was lost: ${p.reason}`,
+  SLUICE_UPSTREAM_STREAM_REFUSED: (p: { upstream: string; endpoint: string; reason: string }) =>
+    `upstream ${p.upstream}: ${p.endpoint} did not process the call (${p.reason}); it is safe to retry`,
+  SLUICE_UPSTREAM_STREAM_RESET: (p: { upstream: string; endpoint: string; code: string }) =>
+    `upstream ${p.upstream}: ${p.endpoint} reset the call with HTTP/2 error ${p.code}`,
+  SLUICE_UPSTREAM_QUEUE_FULL: (p: { upstream: string; endpoint: string; max: number }) =>
+    `upstream ${p.upstream}: ${p.max} calls are already waiting for a stream to ${p.endpoint} (maxQueued); the upstream is saturated`,
+  SLUICE_UPSTREAM_QUEUE_TIMEOUT: (p: { upstream: string; endpoint: string; ms: number }) =>
+    `upstream ${p.upstream}: no connection to ${p.endpoint} could take the call within ${p.ms} ms (queueTimeoutMs); the upstream is saturated`,
+  SLUICE_UPSTREAM_DEADLINE_EXCEEDED: (p: { upstream: string; endpoint: string; stage: string }) =>
+    `upstream ${p.upstream}: the call's deadline passed while ${p.stage} (${p.endpoint})`,
+  SLUICE_UPSTREAM_CLOSED: (p: { upstream: string; endpoint: string }) =>
+    `upstream ${p.upstream}: the connections to ${p.endpoint} are being closed (shutdown, or the endpoint left DNS or the pool cache); the call was not sent`,
 } as const;
 
 type Params<C extends ErrorCode> = Parameters<(typeof catalogue)[C]>[0];

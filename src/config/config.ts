@@ -1,3 +1,4 @@
+import type { UpstreamConfig, UpstreamConfigInput } from "../upstream/upstream-config.js";
 import type { encodings, logLevels } from "./options.js";
 
 /** The gateway's resolved configuration; see options.ts for each key. */
@@ -29,13 +30,17 @@ export interface SluiceConfig {
   };
   /** Present when tls.cert and tls.key are set; paths are absolute. */
   tls?: { cert: string; key: string; ca?: string; requireClientCert: boolean };
+  /** Backends functions call (src/upstream/upstream-config.ts), by name. */
+  upstreams: Record<string, UpstreamConfig>;
+  upstreamMaxPools: number;
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** What `sluice.config.ts` (or `.json`) may contain: any subset of the options. */
-export type SluiceConfigInput = DeepPartial<Omit<SluiceConfig, "tls">> & {
+export type SluiceConfigInput = DeepPartial<Omit<SluiceConfig, "tls" | "upstreams">> & {
   tls?: { cert?: string; key?: string; ca?: string; requireClientCert?: boolean };
+  upstreams?: Record<string, UpstreamConfigInput>;
 };
 
 /** Types a `sluice.config.ts` default export. */

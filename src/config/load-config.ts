@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { sluiceError, type SluiceError } from "../errors.js";
 import { bundleModule } from "../functions/bundle-module.js";
+import { validateUpstreams, type UpstreamConfig } from "../upstream/upstream-config.js";
 import type { SluiceConfig } from "./config.js";
 import { envName, options, type OptionSpec } from "./options.js";
 import { parseOptionValue } from "./parse-option-value.js";
@@ -32,12 +33,18 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
     else values.set(spec.key, parsed.value);
   };
 
+  let upstreams: Record<string, UpstreamConfig> = {};
   const file = findConfigFile(src);
   if (file) {
     const loaded = await readConfigFile(file, src.cwd);
     if ("error" in loaded) return { errors: [loaded.error] };
     const source = path.relative(src.cwd, file) || file;
-    for (const [key, raw] of flatten(loaded.value)) {
+    // "upstreams" maps names of the user's choosing to options: its own table validates it.
+    const { upstreams: rawUpstreams, ...fixed } = isObject(loaded.value) ? loaded.value : { upstreams: undefined };
+    const checked = validateUpstreams(rawUpstreams, source, src.cwd);
+    if ("errors" in checked) errors.push(...checked.errors);
+    else upstreams = checked.upstreams;
+    for (const [key, raw] of flatten(isObject(loaded.value) ? fixed : loaded.value)) {
       const spec = specs.get(key);
       if (!spec) errors.push(sluiceError("SLUICE_CONFIG_UNKNOWN_KEY", { key, source, known: [...specs.keys()] }));
       else if (raw !== undefined) set(spec, raw, source);
@@ -80,6 +87,8 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
       credentials: get("cors.credentials"),
       maxAgeSeconds: get("cors.maxAgeSeconds"),
     },
+    upstreams,
+    upstreamMaxPools: get("upstreamMaxPools"),
   };
   const cert = get<string | undefined>("tls.cert");
   const key = get<string | undefined>("tls.key");
@@ -122,6 +131,10 @@ async function readConfigFile(file: string, cwd: string): Promise<{ value: unkno
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e));
   }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** { cors: { origins: [] } } → [["cors.origins", []]]; lists and scalars are leaves. */

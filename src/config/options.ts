@@ -77,6 +77,8 @@ export const options: readonly OptionSpec[] = [
     doc: "PEM CA bundle used to verify client certificates." },
   { key: "tls.requireClientCert", type: { kind: "bool" }, default: false,
     doc: "Reject TLS clients without a certificate signed by tls.ca." },
+  { key: "upstreamMaxPools", type: { kind: "int", min: 1, max: 100_000 }, default: 1024,
+    doc: "Upstream endpoints (each a pool of connections and its health) kept at once; beyond it, the least recently used is drained: calls in flight on it finish, then its connections close. See Upstreams." },
 ];
 
 /** SLUICE_CORS_ORIGINS for cors.origins. */

@@ -1,0 +1,67 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import { validateReadWriteMaxBytes, type CommonTransportOptions } from "@connectrpc/connect/protocol";
+import { createTransport as createConnectTransport } from "@connectrpc/connect/protocol-connect";
+import { createTransport as createGrpcTransport } from "@connectrpc/connect/protocol-grpc";
+import { createTransport as createGrpcWebTransport } from "@connectrpc/connect/protocol-grpc-web";
+import { createPooledHttpClient } from "./pooled-http-client.js";
+import type { Upstream } from "./upstream.js";
+
+/** What a function's call passes on to the upstream calls it makes. */
+export interface UpstreamPropagation {
+  /** Time left of the calling call's deadline, ms (ctx.timeoutMs()); upstream calls get at most this. */
+  timeoutMs?: number;
+  /** The calling call's signal (ctx.signal): when it fires, the upstream calls are cancelled. */
+  signal?: AbortSignal;
+  /** The calling call's request id, sent as x-request-id. */
+  requestId?: string;
+  /** W3C trace context to send; default: the traceparent of requestHeader. */
+  traceparent?: string;
+  /** The calling call's request headers: tracestate and the upstream's forwardHeaders are copied from them. */
+  requestHeader?: Headers;
+}
+
+/**
+ * A typed Connect client for `service` on the upstream's pool, in the
+ * upstream's protocol, for all four stream kinds. Calls carry what
+ * `propagation` gives: the deadline (as the protocol's timeout header, and
+ * enforced), cancellation, x-request-id, traceparent/tracestate and the
+ * upstream's forwardHeaders; a header the call sets itself wins. Failures
+ * reach the caller as ConnectErrors: the upstream's own, or Sluice's
+ * SLUICE_UPSTREAM_* ones.
+ */
+export function createUpstreamClient<T extends DescService>(upstream: Upstream, service: T, propagation: UpstreamPropagation = {}): Client<T> {
+  const deadline = propagation.timeoutMs !== undefined ? Date.now() + propagation.timeoutMs : undefined;
+  const options: CommonTransportOptions = {
+    httpClient: createPooledHttpClient(upstream, deadline),
+    baseUrl: upstream.config.endpoints[0]!,
+    useBinaryFormat: true,
+    interceptors: [propagate(upstream, propagation)],
+    acceptCompression: [compressionGzip, compressionBrotli],
+    sendCompression: null,
+    ...validateReadWriteMaxBytes(upstream.config.readMaxBytes, undefined, undefined),
+  };
+  const transport = upstream.config.protocol === "connect"
+    ? createConnectTransport(options)
+    : upstream.config.protocol === "grpc-web" ? createGrpcWebTransport(options) : createGrpcTransport(options);
+  return createClient(service, transport);
+}
+
+function propagate(upstream: Upstream, p: UpstreamPropagation): Interceptor {
+  const fixed: [string, string][] = [];
+  if (p.requestId !== undefined) fixed.push(["x-request-id", p.requestId]);
+  const traceparent = p.traceparent ?? p.requestHeader?.get("traceparent") ?? undefined;
+  if (traceparent) fixed.push(["traceparent", traceparent]);
+  const tracestate = p.requestHeader?.get("tracestate");
+  if (traceparent && tracestate) fixed.push(["tracestate", tracestate]);
+  for (const name of upstream.config.forwardHeaders) {
+    const value = p.requestHeader?.get(name);
+    if (value !== null && value !== undefined) fixed.push([name, value]);
+  }
+  return (next) => (req) => {
+    for (const [name, value] of fixed) if (!req.header.has(name)) req.header.set(name, value);
+    if (p.signal === undefined) return next(req);
+    return next({ ...req, signal: AbortSignal.any([req.signal, p.signal]) });
+  };
+}
