@@ -74,6 +74,8 @@ const catalogue = {
     `the server shut down before this call finished (drain timeout ${p.ms} ms); retry on another instance`,
   SLUICE_RPC_INTERNAL: (p: { requestId: string }) =>
     `internal error; the server log has the details under request id ${p.requestId}`,
+  SLUICE_RPC_BAD_RESPONSE: (p: { requestId: string }) =>
+    `internal error: the function returned a response that does not match its schema; the server log has the details under request id ${p.requestId}`,
 } as const;
 
 type Params<C extends ErrorCode> = Parameters<(typeof catalogue)[C]>[0];

@@ -1,5 +1,6 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { sluiceError, type SluiceError } from "../errors.js";
+import { checkResponses } from "./check-responses.js";
 import { isFunctionDefinition, type FunctionOptions } from "./define-function.js";
 
 /** A function file's definition after every check has passed. */
@@ -56,7 +57,8 @@ export function validateDefinition(file: string, moduleNamespace: Record<string,
         file, service: service.typeName, method: key, kind: kindName(method), fix: wrongKind,
       }));
     }
-    implementation[key] = value.bind(impl) as ValidFunction["implementation"][string];
+    // Every response is checked against the output schema before it is serialized.
+    implementation[key] = checkResponses(method, value.bind(impl) as Parameters<typeof checkResponses>[1], file) as ValidFunction["implementation"][string];
   }
   const options = checkOptions(file, def.options);
   if ("error" in options) return fail(options.error);
