@@ -43,8 +43,14 @@ const catalogue = {
   // Function files (functions/).
   SLUICE_FUNCTIONS_DIR_MISSING: (p: { dir: string }) =>
     `functions directory ${p.dir} does not exist; create it or point --functions at the right folder`,
-  SLUICE_FUNCTION_BUILD_FAILED: (p: { file: string; reason: string }) =>
-    `${p.file}: does not compile:\n${p.reason}\nFix the code above; nothing from this file was loaded`,
+  SLUICE_FUNCTION_BUILD_FAILED: (p: { file: string; reason: string; hint?: string }) =>
+    `${p.file}: does not compile:\n${p.reason}\n${p.hint ?? "Fix the code above; nothing from this file was loaded"}`,
+  SLUICE_FUNCTION_TYPE_ERRORS: (p: { file: string; errors: string[]; held: string }) =>
+    `${p.file}: ${p.errors.length === 1 ? "1 type error" : `${p.errors.length} type errors`}:\n${p.errors.map((e) => `  ${e}`).join("\n")}\n${p.held}`,
+  SLUICE_TYPECHECK_UNAVAILABLE: (p: { reason: string }) =>
+    `cannot type-check function files: ${p.reason}; install TypeScript (npm install --save-dev typescript) or set typeCheck to "off"`,
+  SLUICE_GENERATE_FAILED: (p: { command: string; output: string }) =>
+    `code generation failed (${p.command}):\n${p.output}\nFix the .proto file; the functions keep serving the code generated before`,
   SLUICE_FUNCTION_IMPORT_FAILED: (p: { file: string; reason: string }) =>
     `${p.file}: threw while being loaded: ${p.reason}\nCode at the top level of a function file runs at load; move work that can fail into the handler`,
   SLUICE_FUNCTION_NO_DEFAULT_EXPORT: (p: { file: string }) =>
