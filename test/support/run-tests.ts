@@ -31,7 +31,7 @@ const stream = run({ files: testFiles(), concurrency: Math.max(os.availableParal
 stream.on("test:fail", (data: { details?: { type?: string }; skip?: unknown }) => {
   if (data.details?.type !== "suite") failed = true;
 });
-stream.compose(summaryReporter as never).pipe(process.stdout);
+(stream.compose(summaryReporter as never) as NodeJS.ReadableStream).pipe(process.stdout);
 stream.on("end", () => {
   if (failed) process.exitCode = 1;
 });
