@@ -1,4 +1,5 @@
 import { ConnectError, type Code } from "@connectrpc/connect";
+import { didYouMean } from "./nearest-name.js";
 
 /**
  * The catalogue of every error Sluice reports to an operator, a handler
@@ -31,7 +32,7 @@ const catalogue = {
   SLUICE_CONFIG_INVALID: (p: { key: string; value: unknown; allowed: string; source: string }) =>
     `config ${p.key} = ${show(p.value)} (from ${p.source}) is not allowed: expected ${p.allowed}`,
   SLUICE_CONFIG_UNKNOWN_KEY: (p: { key: string; source: string; known: string[] }) =>
-    `config key ${p.key} (from ${p.source}) is not a Sluice option; known keys here: ${p.known.join(", ")}`,
+    `config key ${p.key} (from ${p.source}) is not a Sluice option${didYouMean(p.key, p.known) || "; every key is in the Configuration table of README.md"}`,
   SLUICE_CONFIG_LOAD_FAILED: (p: { file: string; reason: string }) =>
     `could not load config file ${p.file}: ${p.reason}`,
   SLUICE_CLI_USAGE: (p: { reason: string }) => `${p.reason}\nRun "sluice --help" for usage.`,
