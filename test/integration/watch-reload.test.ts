@@ -69,6 +69,8 @@ describe("every save pattern reloads exactly once, with the new content", () => 
     const g = `Flush${++flushes}`;
     writeFileSync(greetFile, withGreeting(g)(greetSrc));
     await eventually(gw, () => greet.greet({ name: "x" }), (r) => r.greeting === `${g}, x!`, `flush ${g}`);
+    // The log arrives on another pipe than the answer: wait for its line too.
+    await eventually(gw, async () => count(gw, rel(greetFile), "function reloaded"), (n) => n >= flushes, `flush ${g} logged`);
   }
 
   /** Applies `edit`, waits for version `v` to be served, and checks the file reloaded once. */
