@@ -24,6 +24,8 @@ export interface WatchOptions {
   quietMs?: number;
   /** Scans this often even without events, in case an event was lost. Default 1000 ms. */
   pollMs?: number;
+  /** A file must stay gone this long to count as removed. Default 500 ms. */
+  removalGraceMs?: number;
 }
 
 interface Tracked {
@@ -54,8 +56,10 @@ export class FunctionWatcher {
   #tracked = new Map<string, Tracked>();
   /** The single files tracked so far; one that joins later starts as a baseline, not as a change. */
   #extras = new Set<string>();
-  /** Files seen missing by the last scan, whose removal the next scan confirms. */
-  readonly #missing = new Set<string>();
+  /** Files seen missing, and since when; removed once gone for removalGraceMs. */
+  readonly #missing = new Map<string, number>();
+  readonly #removalGraceMs: number;
+  #confirmTimer: NodeJS.Timeout | undefined;
   /** Set when a file changed while it was being read; the scan is repeated. */
   #unsettled = false;
   #timer: NodeJS.Timeout | undefined;
@@ -67,6 +71,7 @@ export class FunctionWatcher {
   constructor(opts: WatchOptions) {
     this.#opts = opts;
     this.#quietMs = opts.quietMs ?? 50;
+    this.#removalGraceMs = opts.removalGraceMs ?? 500;
     const pollMs = opts.pollMs ?? 1000;
     this.#poll = setInterval(() => this.#schedule(0), pollMs);
     this.#poll.unref();
@@ -88,6 +93,7 @@ export class FunctionWatcher {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#confirmTimer);
     clearInterval(this.#poll);
     for (const { watcher } of this.#folders.values()) watcher.close();
     this.#folders.clear();
@@ -130,7 +136,8 @@ export class FunctionWatcher {
       if (!prev) changes.push({ file, kind: "added" });
       else if (prev.hash !== t.hash) changes.push({ file, kind: "changed" });
     }
-    let confirm = false;
+    let confirmInMs: number | undefined;
+    const scanned = Date.now();
     for (const [file, prev] of before) {
       if (now.has(file)) {
         this.#missing.delete(file);
@@ -138,18 +145,24 @@ export class FunctionWatcher {
       }
       // No longer imported by any function: not tracked any more, but not deleted either.
       if (this.#extras.has(file) && !extras.has(file) && !files.has(file)) continue;
-      // Gone once may be a delete-then-create save or a folder being swapped:
-      // believe it when the next scan agrees.
-      if (!this.#missing.has(file)) {
-        this.#missing.add(file);
+      // Gone for a moment may be a delete-then-create save or a folder being
+      // swapped (and a busy machine can stretch that moment): believe it once
+      // it has stayed gone for removalGraceMs.
+      const since = this.#missing.get(file) ?? scanned;
+      this.#missing.set(file, since);
+      const left = since + this.#removalGraceMs - scanned;
+      if (left > 0) {
         now.set(file, prev);
-        confirm = true;
+        confirmInMs = Math.min(confirmInMs ?? left, left);
         continue;
       }
       this.#missing.delete(file);
       changes.push({ file, kind: "removed" });
     }
-    if (confirm) this.#again = true;
+    if (confirmInMs !== undefined) {
+      clearTimeout(this.#confirmTimer);
+      this.#confirmTimer = setTimeout(() => this.#schedule(0), confirmInMs);
+    }
     this.#tracked = now;
     this.#extras = extras;
     if (touched.length > 0) this.#opts.onTouched?.(touched);
