@@ -5,9 +5,13 @@ import { parseArgs, usage } from "./cli/parse-args.js";
 import { formatRoutesTable } from "./cli/routes-table.js";
 import type { SluiceConfig } from "./config/config.js";
 import { loadConfig } from "./config/load-config.js";
-import { SluiceError } from "./errors.js";
-import { FunctionWatcher, foldersToWatch } from "./functions/watch-functions.js";
+import { sluiceError, SluiceError } from "./errors.js";
+import { findFunctionFiles } from "./functions/find-function-files.js";
+import { formatTypeCheckError, FunctionTypeChecker } from "./functions/type-check-functions.js";
 import { Gateway } from "./host/gateway.js";
+import { DevLoop } from "./cli/dev-loop.js";
+import { seconds, step } from "./cli/progress.js";
+import { exitWithSupervisor, prettyChildEnv, runWithPrettyLogs } from "./cli/run-with-pretty-logs.js";
 
 // Stack traces of function code point at the function files, not the bundles.
 process.setSourceMapsEnabled(true);
@@ -27,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
   const loaded = await loadConfig({ cwd: process.cwd(), env: process.env, flags, ...(configFile ? { configFile } : {}) });
   if ("errors" in loaded) return fail(loaded.errors);
   const { config } = loaded;
+  const pretty = config.logFormat === "pretty" || (config.logFormat === "auto" && command === "dev");
+  if (pretty && command !== "check" && process.env[prettyChildEnv] === undefined) return runWithPrettyLogs(process.argv.slice(1));
 
   let gateway: Gateway;
   try {
@@ -35,28 +41,72 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return fail([e]);
   }
-  const errors = await gateway.loadFunctions();
-  if (errors.length > 0) {
-    await gateway.shutdown();
-    return fail(errors);
+  if (command === "check") return check(gateway, config);
+  let dev: DevLoop | undefined;
+  if (command === "dev") {
+    dev = new DevLoop(gateway, config, loaded.file);
+    const errors = await dev.start();
+    if (errors.length > 0) {
+      await dev.close();
+      await gateway.shutdown();
+      return fail(errors);
+    }
+  } else {
+    const errors = await step("bundling and loading function files", () => gateway.loadFunctions(), (e) => e.length === 0 ? `${gateway.registry.list().length} loaded` : `${e.length} error(s)`);
+    if (errors.length > 0) {
+      await gateway.shutdown();
+      return fail(errors);
+    }
   }
-  if (command === "check") {
-    process.stdout.write(`${formatRoutesTable(gateway.table.list())}\n\nconfig and ${gateway.registry.list().length} function file(s) OK\n`);
-    await gateway.shutdown();
-    return 0;
-  }
-  return serve(gateway, config, command === "dev");
+  return serve(gateway, config, dev);
 }
 
-async function serve(gateway: Gateway, config: SluiceConfig, dev: boolean): Promise<number> {
+/** sluice check: every function loads, and (unless typeCheck is off) type-checks. */
+async function check(gateway: Gateway, config: SluiceConfig): Promise<number> {
+  const errors: unknown[] = await gateway.loadFunctions();
+  let typeChecked = "";
+  if (config.typeCheck !== "off") {
+    const started = performance.now();
+    const result = await typeCheckFunctions(config);
+    errors.push(...(config.typeCheck === "refuse" ? result.errors : []));
+    if (config.typeCheck === "warn") for (const e of result.errors) process.stderr.write(`${e.message}\n`);
+    typeChecked = result.errors.length === 0 || config.typeCheck === "warn"
+      ? `, type-checked in ${seconds(performance.now() - started)}${result.errors.length ? ` (${result.errors.length} file(s) with type errors, reported above; typeCheck is "warn")` : ""}`
+      : "";
+  }
+  await gateway.shutdown();
+  if (errors.length > 0) return fail(errors);
+  process.stdout.write(`${formatRoutesTable(gateway.table.list())}\n\nconfig and ${gateway.registry.list().length} function file(s) OK${typeChecked}\n`);
+  return 0;
+}
+
+async function typeCheckFunctions(config: SluiceConfig): Promise<{ errors: SluiceError[] }> {
+  let ts: typeof import("typescript");
+  try {
+    ts = (await import("typescript")).default;
+  } catch (e) {
+    return { errors: [sluiceError("SLUICE_TYPECHECK_UNAVAILABLE", { reason: `the typescript package cannot be loaded (${e instanceof Error ? e.message.split("\n")[0] : String(e)})` })] };
+  }
+  const files = await findFunctionFiles(config.functionsDir).catch(() => []);
+  const checker = new FunctionTypeChecker(ts, config.functionsDir);
+  const verdicts = checker.check(files);
+  const errors = verdicts.filter((v) => v.errors.length > 0).map((v) => sluiceError("SLUICE_FUNCTION_TYPE_ERRORS", {
+    file: path.relative(process.cwd(), v.file) || v.file,
+    errors: v.errors.map(formatTypeCheckError),
+    held: config.typeCheck === "refuse" ? "Fix them: a file with type errors fails check and is not loaded by dev (typeCheck is \"refuse\")." : "",
+  }));
+  return { errors };
+}
+
+async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | undefined): Promise<number> {
   let url: string;
   try {
     url = await gateway.listen();
   } catch (e) {
+    await dev?.close();
     await gateway.shutdown();
     return fail([e]);
   }
-  let watcher: FunctionWatcher | undefined;
   const exitCode = new Promise<number>((resolve) => {
     // A promise a function forgot to handle is its bug, not a reason to drop
     // every other call: log it and keep serving.
@@ -67,7 +117,7 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: boolean): Prom
     // drain what can be drained, then exit 1 so the supervisor restarts it.
     process.on("uncaughtException", (err) => {
       gateway.log.fatal({ err }, "uncaught exception; draining and exiting");
-      watcher?.close();
+      void dev?.close();
       gateway.shutdown().finally(() => resolve(1));
     });
     let signals = 0;
@@ -78,7 +128,7 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: boolean): Prom
         return;
       }
       gateway.log.info({ signal }, "shutting down");
-      watcher?.close();
+      void dev?.close();
       gateway.shutdown().then(() => resolve(0), (e) => {
         gateway.log.error({ err: e }, "shutdown failed");
         resolve(1);
@@ -86,31 +136,12 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: boolean): Prom
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    exitWithSupervisor(() => onSignal("SIGTERM"));
   });
-  if (dev) watcher = watchFunctions(gateway, config);
   // Printed last: whoever waits for this line may signal us at once.
   const protocols = config.tls ? "TLS: h2 and HTTP/1.1 by ALPN" : "HTTP/1.1 and h2c";
   process.stdout.write(`\n${formatRoutesTable(gateway.table.list())}\n\nsluice listening on ${url} (${protocols})${dev ? ", watching for changes" : ""}\n`);
   return exitCode;
-}
-
-function watchFunctions(gateway: Gateway, config: SluiceConfig): FunctionWatcher {
-  const project = process.cwd();
-  const ignored = [config.cacheDir + path.sep, `${path.sep}node_modules${path.sep}`, `${path.sep}.git${path.sep}`];
-  const inputs = () => gateway.registry.list().flatMap((fn) => fn.inputs);
-  const watcher = new FunctionWatcher(async () => {
-    const report = await gateway.reloadFunctions();
-    for (const fn of report.added) gateway.log.info({ file: fn.displayPath }, "function added");
-    for (const fn of report.updated) gateway.log.info({ file: fn.displayPath }, "function reloaded");
-    for (const fn of report.removed) gateway.log.info({ file: fn.displayPath }, "function removed");
-    for (const e of report.errors) {
-      gateway.log.error({ code: (e as SluiceError).code }, e.message);
-      process.stderr.write(`\n${e.message}\n(the previous version keeps serving)\n`);
-    }
-    watcher.watch(foldersToWatch(config.functionsDir, inputs(), project));
-  }, (file) => ignored.some((part) => (file + path.sep).includes(part)));
-  watcher.watch(foldersToWatch(config.functionsDir, inputs(), project));
-  return watcher;
 }
 
 function fail(errors: unknown[]): number {

@@ -1,4 +1,5 @@
 import { ConnectError, type Code } from "@connectrpc/connect";
+import { didYouMean } from "./nearest-name.js";
 
 /**
  * The catalogue of every error Sluice reports to an operator, a handler
@@ -31,7 +32,7 @@ const catalogue = {
   SLUICE_CONFIG_INVALID: (p: { key: string; value: unknown; allowed: string; source: string }) =>
     `config ${p.key} = ${show(p.value)} (from ${p.source}) is not allowed: expected ${p.allowed}`,
   SLUICE_CONFIG_UNKNOWN_KEY: (p: { key: string; source: string; known: string[] }) =>
-    `config key ${p.key} (from ${p.source}) is not a Sluice option; known keys here: ${p.known.join(", ")}`,
+    `config key ${p.key} (from ${p.source}) is not a Sluice option${didYouMean(p.key, p.known) || "; every key is in the Configuration table of README.md"}`,
   SLUICE_CONFIG_LOAD_FAILED: (p: { file: string; reason: string }) =>
     `could not load config file ${p.file}: ${p.reason}`,
   SLUICE_CLI_USAGE: (p: { reason: string }) => `${p.reason}\nRun "sluice --help" for usage.`,
@@ -43,8 +44,14 @@ const catalogue = {
   // Function files (functions/).
   SLUICE_FUNCTIONS_DIR_MISSING: (p: { dir: string }) =>
     `functions directory ${p.dir} does not exist; create it or point --functions at the right folder`,
-  SLUICE_FUNCTION_BUILD_FAILED: (p: { file: string; reason: string }) =>
-    `${p.file}: does not compile:\n${p.reason}\nFix the code above; nothing from this file was loaded`,
+  SLUICE_FUNCTION_BUILD_FAILED: (p: { file: string; reason: string; hint?: string }) =>
+    `${p.file}: does not compile:\n${p.reason}\n${p.hint ?? "Fix the code above; nothing from this file was loaded"}`,
+  SLUICE_FUNCTION_TYPE_ERRORS: (p: { file: string; errors: string[]; held: string }) =>
+    `${p.file}: ${p.errors.length === 1 ? "1 type error" : `${p.errors.length} type errors`}:\n${p.errors.map((e) => `  ${e}`).join("\n")}\n${p.held}`,
+  SLUICE_TYPECHECK_UNAVAILABLE: (p: { reason: string }) =>
+    `cannot type-check function files: ${p.reason}; install TypeScript (npm install --save-dev typescript) or set typeCheck to "off"`,
+  SLUICE_GENERATE_FAILED: (p: { command: string; output: string }) =>
+    `code generation failed (${p.command}):\n${p.output}\nFix the .proto file; the functions keep serving the code generated before`,
   SLUICE_FUNCTION_IMPORT_FAILED: (p: { file: string; reason: string }) =>
     `${p.file}: threw while being loaded: ${p.reason}\nCode at the top level of a function file runs at load; move work that can fail into the handler`,
   SLUICE_FUNCTION_NO_DEFAULT_EXPORT: (p: { file: string }) =>
@@ -75,7 +82,7 @@ const catalogue = {
   SLUICE_RPC_INTERNAL: (p: { requestId: string }) =>
     `internal error; the server log has the details under request id ${p.requestId}`,
   SLUICE_RPC_BAD_RESPONSE: (p: { requestId: string }) =>
-    `the handler returned a response that does not fit the method's response type; the server log has the details under request id ${p.requestId}`,
+    `internal error: the function returned a response that does not match its schema; the server log has the details under request id ${p.requestId}`,
 
   // Upstreams (config "upstreams"): errors of calls to a backend, seen by
   // the function that made the call (or the client of a proxy route).

@@ -26,6 +26,7 @@ import { runColdStart } from "./scenarios/cold-start.js";
 import { runCpuProfile } from "./scenarios/cpu-profile.js";
 import { runServerStream } from "./scenarios/server-stream.js";
 import { runStalledConsumer } from "./scenarios/stalled-consumer.js";
+import { runTypeCheckLatency } from "./scenarios/type-check-latency.js";
 import { runUnary } from "./scenarios/unary.js";
 
 const usage = `Usage: node bench/.build/src/run.js [--quick | --smoke | --profile] [--out <dir>]
@@ -123,6 +124,8 @@ async function main(): Promise<number> {
     }
 
     const coldStart = await runColdStart(ctx);
+    // One-file edits in sluice dev: the save → type-error-on-screen time.
+    const typeCheckLatency = await runTypeCheckLatency(args.mode === "full" ? 10 : args.mode === "quick" ? 5 : 1, ctx.log);
     const profile = plan.profileSeconds > 0 ? await runCpuProfile(ctx, path.join(outDir, `${base}-sluice-unary.cpuprofile`)) : undefined;
     if (profile) profile.file = path.relative(repoRoot, profile.file);
 
@@ -142,6 +145,7 @@ async function main(): Promise<number> {
       bidi,
       stalledConsumer,
       coldStart,
+      typeCheckLatency,
       ...(profile ? { profile } : {}),
     };
     const results: BenchResults = { ...partial, failures: listFailures(partial) };

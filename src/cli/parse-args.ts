@@ -1,4 +1,5 @@
 import { sluiceError, type SluiceError } from "../errors.js";
+import { nearestName } from "../nearest-name.js";
 
 export type Command = "dev" | "start" | "check" | "help" | "version";
 
@@ -8,6 +9,8 @@ export interface ParsedArgs {
   flags: Record<string, string>;
   configFile?: string;
 }
+
+const commands = ["dev", "start", "check"];
 
 /** Flags and the config key each one sets. */
 const flagKeys: Record<string, string> = {
@@ -64,12 +67,16 @@ export function parseArgs(argv: string[]): { args: ParsedArgs } | { error: Sluic
       } else if (flagKeys[name]) {
         flags[flagKeys[name]] = value;
       } else {
-        return fail(`unknown flag --${name}`);
+        const near = nearestName(name, [...Object.keys(flagKeys), "config", "set", "help", "version"]);
+        return fail(`unknown flag --${name}${near ? `; did you mean --${near}?` : ""}`);
       }
       continue;
     }
     if (command !== undefined) return fail(`unexpected argument "${arg}"`);
-    if (arg !== "dev" && arg !== "start" && arg !== "check") return fail(`unknown command "${arg}"; use dev, start or check`);
+    if (arg !== "dev" && arg !== "start" && arg !== "check") {
+      const near = nearestName(arg, commands);
+      return fail(`unknown command "${arg}"; ${near ? `did you mean "${near}"?` : "the commands are dev, start and check"}`);
+    }
     command = arg;
   }
   if (command === undefined) return { args: { command: "help", flags } };

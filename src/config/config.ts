@@ -1,5 +1,5 @@
 import type { UpstreamConfig, UpstreamConfigInput } from "../upstream/upstream-config.js";
-import type { encodings, logLevels } from "./options.js";
+import type { encodings, logFormats, logLevels, typeCheckModes } from "./options.js";
 
 /** The gateway's resolved configuration; see options.ts for each key. */
 export interface SluiceConfig {
@@ -12,6 +12,10 @@ export interface SluiceConfig {
   /** Absolute path; undefined when no static files are served. */
   staticDir?: string;
   logLevel: (typeof logLevels)[number];
+  /** json, pretty, or auto (pretty in dev). */
+  logFormat: (typeof logFormats)[number];
+  /** How sluice check and dev treat type errors in function files. */
+  typeCheck: (typeof typeCheckModes)[number];
   readMaxBytes: number;
   writeMaxBytes: number;
   maxHeaderBytes: number;

@@ -71,6 +71,8 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
     functionsDir: abs(get("functionsDir")),
     cacheDir: abs(get("cacheDir")),
     logLevel: get("logLevel"),
+    logFormat: get("logFormat"),
+    typeCheck: get("typeCheck"),
     readMaxBytes: get("readMaxBytes"),
     writeMaxBytes: get("writeMaxBytes"),
     maxHeaderBytes: get("maxHeaderBytes"),

@@ -25,6 +25,8 @@ const MiB = 1024 * 1024;
 
 export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export const encodings = ["gzip", "br"] as const;
+export const typeCheckModes = ["refuse", "warn", "off"] as const;
+export const logFormats = ["auto", "pretty", "json"] as const;
 
 export const options: readonly OptionSpec[] = [
   { key: "host", type: { kind: "string", nonEmpty: true }, default: "127.0.0.1",
@@ -39,6 +41,10 @@ export const options: readonly OptionSpec[] = [
     doc: "Folder served over GET for paths that are not RPCs, such as a browser app that calls the functions (index.html at /). Unset: no files are served." },
   { key: "logLevel", type: { kind: "enum", values: logLevels }, default: "info",
     doc: "Level of the JSON logs on stdout (pino). info writes one line per call with its status and duration; warn and above only problems." },
+  { key: "logFormat", type: { kind: "enum", values: logFormats }, default: "auto",
+    doc: "How logs are written: json (pino's JSON lines on stdout), pretty (one readable line each, with colours on a terminal), or auto: pretty for sluice dev, json for sluice start." },
+  { key: "typeCheck", type: { kind: "enum", values: typeCheckModes }, default: "refuse",
+    doc: "Type-checking of function files against their generated code, by sluice check and in sluice dev after every change. refuse: a file with type errors fails check, and dev does not load it (its previous version keeps serving); warn: errors are reported, the file loads; off: no type-checking." },
   { key: "readMaxBytes", type: { kind: "int", min: 1, max: 1024 * MiB }, default: 4 * MiB,
     doc: "Largest request message accepted, in bytes, after decompression. Larger ones fail with RESOURCE_EXHAUSTED." },
   { key: "writeMaxBytes", type: { kind: "int", min: 1, max: 1024 * MiB }, default: 4 * MiB,

@@ -36,9 +36,9 @@ export interface WholeServiceDefinition<S extends DescService> extends Common<S>
   /**
    * The methods, in Connect's `ServiceImpl` shape: unary returns a message,
    * server streaming is an `async function*`, client streaming takes an
-   * `AsyncIterable`, bidi does both.
+   * `AsyncIterable`, bidi does both. Methods left out answer UNIMPLEMENTED.
    */
-  implementation: ServiceImpl<S>;
+  implementation: Partial<ServiceImpl<S>>;
   split?: false;
 }
 

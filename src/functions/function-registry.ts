@@ -3,10 +3,12 @@ import path from "node:path";
 import { sluiceError, type SluiceError } from "../errors.js";
 import { checkConflicts } from "./check-conflicts.js";
 import { findFunctionFiles } from "./find-function-files.js";
-import { loadFunctionFile, type LoadedFunction } from "./load-function-file.js";
+import { loadFunctionFile, type LoadedFunction, type LoadOutcome } from "./load-function-file.js";
 
 export interface ReloadReport {
   errors: SluiceError[];
+  /** The files that failed (or were held back), each with its error. */
+  failed: { file: string; error: SluiceError }[];
   added: LoadedFunction[];
   updated: LoadedFunction[];
   removed: LoadedFunction[];
@@ -23,6 +25,13 @@ export interface ReloadReport {
  */
 export class FunctionRegistry {
   #current = new Map<string, LoadedFunction>();
+
+  /**
+   * Consulted before a file is loaded: an error here keeps the file from
+   * being imported at all, as if it had failed to load (its previous version,
+   * if any, keeps serving). Dev mode holds back files with type errors.
+   */
+  hold: ((file: string) => SluiceError | undefined) | undefined;
 
   constructor(
     readonly functionsDir: string,
@@ -44,22 +53,26 @@ export class FunctionRegistry {
   /** Loads every function file again, keeping what works (dev mode). */
   async reload(): Promise<ReloadReport> {
     const before = this.#current;
-    const { next, errors } = await this.#build(before);
+    const { next, errors, failed } = await this.#build(before);
     this.#current = next;
     const added = [...next.entries()].filter(([f]) => !before.has(f)).map(([, fn]) => fn);
     const updated = [...next.entries()].filter(([f, fn]) => before.has(f) && before.get(f) !== fn).map(([, fn]) => fn);
     const removed = [...before.entries()].filter(([f]) => !next.has(f)).map(([, fn]) => fn);
-    return { errors, added, updated, removed };
+    return { errors, failed, added, updated, removed };
   }
 
-  async #build(previous: Map<string, LoadedFunction>): Promise<{ next: Map<string, LoadedFunction>; errors: SluiceError[] }> {
+  async #build(previous: Map<string, LoadedFunction>): Promise<{ next: Map<string, LoadedFunction>; errors: SluiceError[]; failed: ReloadReport["failed"] }> {
     if (!existsSync(this.functionsDir)) {
       const dir = path.relative(process.cwd(), this.functionsDir) || this.functionsDir;
-      return { next: previous, errors: [sluiceError("SLUICE_FUNCTIONS_DIR_MISSING", { dir })] };
+      return { next: previous, errors: [sluiceError("SLUICE_FUNCTIONS_DIR_MISSING", { dir })], failed: [] };
     }
     const files = await findFunctionFiles(this.functionsDir);
-    const outcomes = await Promise.all(files.map((f) => loadFunctionFile(f, this.functionsDir, this.bundleDir)));
+    const outcomes = await Promise.all(files.map((f): Promise<LoadOutcome> => {
+      const held = this.hold?.(f);
+      return held ? Promise.resolve({ ok: false, file: f, inputs: [f], error: held }) : loadFunctionFile(f, this.functionsDir, this.bundleDir);
+    }));
     const errors: SluiceError[] = [];
+    const failed: ReloadReport["failed"] = [];
     const next = new Map<string, LoadedFunction>();
     for (const outcome of outcomes) {
       if (outcome.ok) {
@@ -67,6 +80,7 @@ export class FunctionRegistry {
         next.set(outcome.fn.file, prev && prev.hash === outcome.fn.hash ? prev : outcome.fn);
       } else {
         errors.push(outcome.error);
+        failed.push({ file: outcome.file, error: outcome.error });
         const prev = previous.get(outcome.file);
         if (prev) next.set(outcome.file, prev);
       }
@@ -74,6 +88,7 @@ export class FunctionRegistry {
     const conflicts = checkConflicts([...next.values()], this.reservedServices);
     if (conflicts.errors.length > 0) {
       errors.push(...conflicts.errors);
+      for (const e of conflicts.errors) for (const fn of next.values()) if (conflicts.files.has(fn.displayPath) && previous.get(fn.file) !== fn) failed.push({ file: fn.file, error: e });
       // Undo the changes that took part in a conflict; what was served before stays.
       for (const [file, fn] of [...next]) {
         if (!conflicts.files.has(fn.displayPath) || previous.get(file) === fn) continue;
@@ -82,6 +97,6 @@ export class FunctionRegistry {
         else next.delete(file);
       }
     }
-    return { next, errors };
+    return { next, errors, failed };
   }
 }

@@ -28,7 +28,8 @@ export async function loadFunctionFile(file: string, functionsDir: string, bundl
   const outDir = path.join(bundleDir, path.dirname(path.relative(functionsDir, file)));
   const built = await bundleModule(file, outDir);
   if (!built.ok) {
-    return { ok: false, file, inputs: [file], error: sluiceError("SLUICE_FUNCTION_BUILD_FAILED", { file: displayPath, reason: built.message }) };
+    const hint = missingGeneratedImport(built.message);
+    return { ok: false, file, inputs: [file], error: sluiceError("SLUICE_FUNCTION_BUILD_FAILED", { file: displayPath, reason: built.message, ...(hint ? { hint } : {}) }) };
   }
   const { url, hash, inputs } = built.bundle;
   let namespace: Record<string, unknown>;
@@ -48,4 +49,14 @@ function reasonOf(e: unknown): string {
     return where ? `${e.message} (${where})` : e.message;
   }
   return String(e);
+}
+
+/**
+ * An import of generated code that does not resolve almost always means the
+ * code was never generated (a fresh clone) or a .proto was added since.
+ */
+function missingGeneratedImport(message: string): string | undefined {
+  const m = /Could not resolve "([^"]*\/gen\/[^"]*_pb(?:\.js|\.ts)?)"/.exec(message);
+  if (!m) return undefined;
+  return `${m[1]} is generated code that does not exist yet: run \`npm run generate\` (buf generate writes proto/gen/ from proto/), then try again`;
 }

@@ -1,5 +1,6 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { sluiceError, type SluiceError } from "../errors.js";
+import { nearestName } from "../nearest-name.js";
 import { isFunctionDefinition, type FunctionOptions } from "./define-function.js";
 
 /** A function file's definition after every check has passed. */
@@ -147,7 +148,8 @@ function checkOptions(file: string, options: unknown): { value: FunctionOptions 
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
     const check = optionChecks[key as keyof FunctionOptions];
-    const expected = check ? check(value) : `one of the options ${Object.keys(optionChecks).join(", ")}`;
+    const near = nearestName(key, Object.keys(optionChecks));
+    const expected = check ? check(value) : `a known option: "${key}" is not one${near ? `; did you mean "${near}"?` : ` (the options are ${Object.keys(optionChecks).join(", ")})`}`;
     if (expected) {
       return { error: sluiceError("SLUICE_FUNCTION_BAD_OPTION", { file, key: `options.${key}`, value, allowed: expected }) };
     }

@@ -334,12 +334,20 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
   async #pump(it: AsyncIterator<unknown>): Promise<void> {
     const x = this.#x;
     const wire = this.#wire;
+    let sent = 0;
     try {
       for (;;) {
         const r = await it.next();
         if (this.#done) return;
         if (r.done === true) break;
-        let frame = this.#encodeFrame(r.value);
+        let frame: Buffer | Promise<Buffer>;
+        try {
+          frame = this.#encodeFrame(r.value);
+        } catch (e) {
+          if (e instanceof BadResponse) e.verb = `yielded (message #${sent + 1})`;
+          throw e;
+        }
+        sent++;
         if (!Buffer.isBuffer(frame)) {
           frame = await frame;
           if (this.#done) return;
@@ -456,7 +464,9 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
   #toClientError(e: unknown): ConnectError {
     if (e instanceof ConnectError) return e;
     if (e instanceof BadResponse) {
-      this.log.error({ file: this.#route.source, rpc: this.#route.path, field: e.path === "" ? e.typeName : `${e.typeName}.${e.path}`, problem: e.problem }, `${this.#route.source}: ${this.#route.path} returned a response that does not fit ${e.typeName}: ${e.message}; the client gets INTERNAL`);
+      const method = `${this.method.parent.typeName}.${this.method.name}`;
+      const message = `${this.#route.source}: ${method} ${e.verb} a bad response: ${e.message}`;
+      this.log.error({ code: "SLUICE_RPC_BAD_RESPONSE", file: this.#route.source, method, field: e.path, err: e }, message);
       return rpcError("SLUICE_RPC_BAD_RESPONSE", Code.Internal, { requestId: this.requestId });
     }
     this.log.error({ err: e }, "handler threw an error that is not a ConnectError; the client gets INTERNAL");

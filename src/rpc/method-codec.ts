@@ -3,7 +3,8 @@ import {
   type DescMessage, type DescMethod, type JsonReadOptions, type JsonWriteOptions, type Message, type Registry,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { checkValue, encodeBinary, EncodeError } from "../protocol/protobuf/binary-encoder.js";
+import { checkResponse } from "../functions/check-response.js";
+import { encodeBinary, EncodeError } from "../protocol/protobuf/binary-encoder.js";
 
 /**
  * Reads a method's request messages and writes its responses, in protobuf
@@ -57,14 +58,20 @@ export class MethodCodec {
       if (binary) {
         out = encodeBinary(schema, value, headroom);
       } else {
-        checkValue(schema, value);
+        const problem = checkResponse(schema, value);
+        if (problem !== undefined) throw new BadResponse(schema.typeName, problem.path, problem.problem);
         const json = toJsonString(schema, isMessage(value, schema) ? value : create(schema, value as never), this.#json);
         const length = Buffer.byteLength(json, "utf8");
         out = Buffer.allocUnsafe(headroom + length);
         out.write(json, headroom, length, "utf8");
       }
     } catch (e) {
-      if (e instanceof EncodeError) throw new BadResponse(schema.typeName, e.path, e.problem);
+      if (e instanceof BadResponse) throw e;
+      if (e instanceof EncodeError) {
+        // The encoder stops at the first misfit; checkResponse words it for people (did you mean…).
+        const worded = checkResponse(schema, value) ?? e;
+        throw new BadResponse(schema.typeName, worded.path, worded.problem);
+      }
       throw new ConnectError(`serialize ${binary ? "binary" : "JSON"}: ${reason(e)}`, Code.Internal);
     }
     const size = out.byteLength - headroom;
@@ -78,12 +85,14 @@ export class MethodCodec {
 /** A handler returned a value that does not fit the method's output type. */
 export class BadResponse extends Error {
   override name = "BadResponse";
+  /** How the handler produced it: "returned", or "yielded (message #n)". */
+  verb = "returned";
   constructor(
     readonly typeName: string,
     readonly path: string,
     readonly problem: string,
   ) {
-    super(`${typeName}${path === "" ? "" : `.${path}`}: ${problem}`);
+    super(`${path === "" ? "the message" : `field ${path}`}: ${problem}`);
   }
 }
 

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { root } from "../support/gateway.js";
-import { findTool } from "../support/tools.js";
+import { describeWithTool, findTool } from "../support/tools.js";
 
 const h2load = findTool("h2load", "sudo apt-get install nghttp2-client");
 
@@ -28,7 +28,7 @@ interface SmokeResults {
 
 const unaryArms = ["raw-http2", "grpc-js", "grpc-js-bufbuild", "connect-node", "connect-fastify", "sluice-grpc", "sluice-grpc-web", "sluice-connect-proto", "sluice-connect-json"];
 
-describe("benchmark harness (--smoke)", { skip: h2load.skip }, () => {
+describeWithTool(h2load, "benchmark harness (--smoke)", {}, () => {
   const out = mkdtempSync(path.join(os.tmpdir(), "sluice-bench-smoke-"));
   let results: SmokeResults;
   let output = "";

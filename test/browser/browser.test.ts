@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { build } from "esbuild";
 import { chromium, type BrowserContext } from "playwright-core";
 import { root, startGateway, type RunningGateway } from "../support/gateway.js";
-import { findTool } from "../support/tools.js";
+import { describeWithTool, findTool } from "../support/tools.js";
 
 const browser = findTool("chromium", "apt-get install -y chromium");
 
@@ -61,7 +61,7 @@ async function servePage(): Promise<{ origin: string; close(): Promise<void> }> 
   };
 }
 
-describe("Chromium with connect-web", { skip: browser.skip }, () => {
+describeWithTool(browser, "Chromium with connect-web", {}, () => {
   let gw: RunningGateway | undefined;
   let context: BrowserContext | undefined;
   let profile: string | undefined;

@@ -63,6 +63,16 @@ const cases: [string, Record<string, string>, RegExp[]][] = [
   ["a bad option", { "greet.ts": goodGreet.replace("implementation:", "options: { maxTimeoutMs: -1 }, implementation:") }, [
     /SLUICE_FUNCTION_BAD_OPTION: \S+greet\.ts: option options\.maxTimeoutMs = -1 is not allowed: expected an integer from 1 to 2147483647/,
   ]],
+  ["a type error (a misspelled field)", { "greet.ts": goodGreet.replace("r.name", "r.nam") }, [
+    /SLUICE_FUNCTION_TYPE_ERRORS: \S+greet\.ts: 1 type error:\n  \S+greet\.ts:7:\d+ error TS2551: Property 'nam' does not exist on type 'GreetRequest'\. Did you mean 'name'\?\nFix them: a file with type errors fails check and is not loaded by dev \(typeCheck is "refuse"\)\./,
+  ]],
+  ["a misspelled option", { "greet.ts": goodGreet.replace("implementation:", "options: { maxTimeoutMS: 10 } as any, implementation:") }, [
+    /SLUICE_FUNCTION_BAD_OPTION: \S+greet\.ts: option options\.maxTimeoutMS = 10 is not allowed: expected a known option: "maxTimeoutMS" is not one; did you mean "maxTimeoutMs"\?/,
+  ]],
+  ["an import of generated code that was never generated", { "greet.ts": goodGreet.replace(`import { GreetService } from "${gen("greet/v1/greet_pb.js")}";`, `import { GreetService } from "${gen("greet/v9/greet_pb.js")}";`) }, [
+    /SLUICE_FUNCTION_BUILD_FAILED: \S+greet\.ts: does not compile:\n.*Could not resolve/,
+    /\S+greet\/v9\/greet_pb\.js is generated code that does not exist yet: run `npm run generate` \(buf generate writes proto\/gen\/ from proto\/\), then try again/,
+  ]],
   ["a service in two files without split", { "a.ts": goodGreet, "b.ts": goodGreet }, [
     /SLUICE_FUNCTION_SPLIT_NOT_DECLARED: greet\.v1\.GreetService is defined in \S+a\.ts and \S+b\.ts; to split a service over several files, add "split: true"/,
   ]],
@@ -117,4 +127,14 @@ test("the example functions pass check", async () => {
   for (const rpc of ["GreetService\\s+Greet\\s+unary", "TickerService\\s+Subscribe\\s+server-streaming", "IngestService\\s+Ingest\\s+client-streaming", "ChatService\\s+Chat\\s+bidi-streaming"]) {
     assert.match(stdout, new RegExp(rpc));
   }
+});
+
+test("with typeCheck warn, a type error is reported but check passes", async () => {
+  const fns = new TempFunctions("bad");
+  folders.push(fns);
+  fns.write("greet.ts", goodGreet.replace("r.name", "r.nam"));
+  const { code, stdout, stderr } = await runCli(["check", "--functions", fns.dir, "--set", "typeCheck=warn"]);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /SLUICE_FUNCTION_TYPE_ERRORS: \S+greet\.ts: 1 type error:\n  \S+greet\.ts:7:\d+ error TS2551/);
+  assert.match(stdout, /config and 1 function file\(s\) OK, type-checked in [\d.]+ m?s \(1 file\(s\) with type errors, reported above; typeCheck is "warn"\)/);
 });

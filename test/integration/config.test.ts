@@ -28,7 +28,7 @@ describe("bad values are refused with key, value, source and what is allowed", (
     assert.equal(r.code, 1);
     assert.match(r.stderr, /config logLevel = "loud" \(from bad\.json\) is not allowed: expected one of fatal, error, warn, info, debug, trace, silent/);
     assert.match(r.stderr, /config compression\.encodings = \["gzip","zstd"\] \(from bad\.json\) is not allowed: expected a list of gzip, br/);
-    assert.match(r.stderr, /SLUICE_CONFIG_UNKNOWN_KEY: config key prot \(from bad\.json\) is not a Sluice option/);
+    assert.match(r.stderr, /SLUICE_CONFIG_UNKNOWN_KEY: config key prot \(from bad\.json\) is not a Sluice option; did you mean "port"\?/);
     assert.match(r.stderr, /3 errors/);
   });
   test("options that only make sense together", async () => {
@@ -43,8 +43,11 @@ describe("bad values are refused with key, value, source and what is allowed", (
     assert.match(r.stderr, /SLUICE_TLS_FILE_UNREADABLE: config tls\.cert: cannot read \S+missing\.pem \(ENOENT\)/);
   });
   test("an unknown flag or command", async () => {
-    assert.match((await runCli(["serve"])).stderr, /SLUICE_CLI_USAGE: unknown command "serve"; use dev, start or check/);
-    assert.match((await runCli(["start", "--prot", "1"])).stderr, /SLUICE_CLI_USAGE: unknown flag --prot/);
+    assert.match((await runCli(["serve"])).stderr, /SLUICE_CLI_USAGE: unknown command "serve"; the commands are dev, start and check/);
+    assert.match((await runCli(["strat"])).stderr, /SLUICE_CLI_USAGE: unknown command "strat"; did you mean "start"\?/);
+    assert.match((await runCli(["start", "--prot", "1"])).stderr, /SLUICE_CLI_USAGE: unknown flag --prot; did you mean --port\?/);
+    assert.match((await runCli(["check", "--set", "cors.orgins=x"])).stderr, /SLUICE_CONFIG_UNKNOWN_KEY: config key cors\.orgins \(from command line\) is not a Sluice option; did you mean "cors\.origins"\?/);
+    assert.match((await runCli(["check", "--set", "zzzzzzzz=x"])).stderr, /SLUICE_CONFIG_UNKNOWN_KEY: config key zzzzzzzz \(from command line\) is not a Sluice option; every key is in the Configuration table of README\.md/);
   });
   test("a port in use", async () => {
     const gw = await startGateway({ functionsDir: scratch.dir });

@@ -159,7 +159,7 @@ for (const [name, transport] of Object.entries(transports)) {
       }]) {
         const err = await failure(call());
         assert.equal(err.code, Code.Internal);
-        assert.match(err.rawMessage, /^SLUICE_RPC_BAD_RESPONSE: the handler returned a response that does not fit the method's response type; the server log has the details under request id (\S+)$/);
+        assert.match(err.rawMessage, /^SLUICE_RPC_BAD_RESPONSE: internal error: the function returned a response that does not match its schema; the server log has the details under request id (\S+)$/);
         const requestId = /request id (\S+)$/.exec(err.rawMessage)![1]!;
         await gw.waitForOutput(new RegExp(`"reqId":"${requestId}".*"field":"probe\\.v1\\.ProbeResponse\\.text","problem":"expected a string, got number 5"`));
       }

@@ -9,7 +9,7 @@ import { fromJsonString, toBinary } from "@bufbuild/protobuf";
 import { LogRecordSchema } from "../../proto/gen/ingest/v1/ingest_pb.js";
 import { root, startGateway, type RunningGateway } from "../support/gateway.js";
 import { createSelfSignedCert } from "../support/self-signed-cert.js";
-import { findTool } from "../support/tools.js";
+import { describeWithTool, findTool } from "../support/tools.js";
 import { killRunningTools, runTool, startTool, type ToolResult } from "./run-tool.js";
 
 const grpcurl = findTool("grpcurl", "go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3");
@@ -40,7 +40,7 @@ function ok(r: ToolResult): ToolResult {
   return r;
 }
 
-describe("grpcurl", { skip: grpcurl.skip }, () => {
+describeWithTool(grpcurl, "grpcurl", {}, () => {
   const cert = grpcurl.path ? createSelfSignedCert() : undefined;
   const targets: { name: string; flags: string[]; gateway?: RunningGateway }[] = [
     { name: "h2c", flags: ["-plaintext"] },

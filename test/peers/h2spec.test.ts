@@ -8,7 +8,7 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { root, startGateway } from "../support/gateway.js";
 import { createSelfSignedCert } from "../support/self-signed-cert.js";
-import { findTool } from "../support/tools.js";
+import { describeWithTool, findTool } from "../support/tools.js";
 import { runTool } from "./run-tool.js";
 
 const h2spec = findTool("h2spec", "go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible");
@@ -51,7 +51,7 @@ function unescapeXml(s: string): string {
   return s.replace(/&(#\d+|\w+);/g, (whole, e: string) => (e.startsWith("#") ? String.fromCharCode(Number(e.slice(1))) : (xmlEntities[e] ?? whole)));
 }
 
-describe("h2spec", { skip: h2spec.skip, concurrency: true }, () => {
+describeWithTool(h2spec, "h2spec", { concurrency: true }, () => {
   for (const target of ["h2c", "tls"] as const) {
     test(`${target} port`, async (t) => {
       const cert = target === "tls" ? createSelfSignedCert() : undefined;

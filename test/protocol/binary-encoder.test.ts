@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary, ScalarType, toBinary, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { checkResponse } from "../../src/functions/check-response.js";
 import { encodeBinary, EncodeError } from "../../src/protocol/protobuf/binary-encoder.js";
 import { LegacySchema } from "../gen/encoding/v1/proto2_types_pb.js";
 import { MapsSchema, NodeSchema, OptionalsSchema, RepeatedSchema, ScalarsSchema, WellKnownSchema, WithStructSchema } from "../gen/encoding/v1/proto3_types_pb.js";
@@ -22,7 +23,7 @@ function rng(seed: number): () => number {
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 
-const strings = ["", "a", "hello world", "ünïcödé", "日本語のテキスト", "emoji 😀 pair", "lone \ud800 surrogate", "x".repeat(15), "y".repeat(16), "x".repeat(63), "y".repeat(64), "z€".repeat(200)];
+const strings = ["", "a", "hello world", "ünïcödé", "日本語のテキスト", "emoji 😀 pair", "x".repeat(15), "y".repeat(16), "x".repeat(63), "y".repeat(64), "z€".repeat(200)];
 
 function randomScalar(r: Rand, type: ScalarType, longAsString = false): unknown {
   switch (type) {
@@ -175,6 +176,8 @@ test("random values of every field kind encode byte for byte like toBinary, from
       assert.deepEqual(encodeBinary(desc, init), expected, `init object, ${context}`);
       assert.deepEqual(encodeBinary(desc, message), expected, `message, ${context}`);
       assert.deepEqual(encodeBinary(desc, fromBinary(desc, expected)), expected, `decoded message, ${context}`);
+      // The checker that words errors for people must accept what the encoder accepts.
+      assert.equal(checkResponse(desc, init), undefined, `checkResponse, ${context}`);
     }
   }
 });
@@ -223,8 +226,21 @@ test("values that do not fit the schema are refused with the field path, never c
     [MapsSchema, { int32Int64: { x: 1n } }, "int32Int64[\"x\"]: map key \"x\" is not an integer"],
     [WellKnownSchema, { wString: { value: "boxed" } }, "wString: expected a string, got an object"],
     [LegacySchema, {}, "id: required field is not set"],
+    [LegacySchema, { id: "x", level: 7 }, "level: 7 is not a value of the closed enum"],
+    [ScalarsSchema, { fString: "lone \ud800 surrogate" }, "fString: the string is not valid Unicode (a lone surrogate); it cannot be sent as UTF-8"],
+    [ScalarsSchema, { fString: `${"long ".repeat(10)}\udc00` }, "fString: the string is not valid Unicode (a lone surrogate); it cannot be sent as UTF-8"],
+    [MapsSchema, { stringString: new Map([["a", "b"]]) }, "stringString: expected a map (a plain object keyed by string), got an object"],
+    [NodeSchema, { choice: { case: "text", value: "t", extra: 1 } }, "choice: a oneof object has only case and value; \"extra\" is not part of it"],
   ];
-  for (const [desc, value, message] of cases) assert.equal(problem(desc, value).message, message);
+  for (const [desc, value, message] of cases) {
+    assert.equal(problem(desc, value).message, message);
+    // ... and refuse what it refuses.
+    assert.notEqual(checkResponse(desc, value), undefined, `checkResponse accepted ${message}`);
+  }
+});
+
+test("an unknown key whose value is undefined sends nothing and is not an error", () => {
+  assert.deepEqual(encodeBinary(ScalarsSchema, { fString: "a", later: undefined }), Buffer.from(toBinary(ScalarsSchema, create(ScalarsSchema, { fString: "a" }))));
 });
 
 test("a value that is not a message at all is refused at the top", () => {

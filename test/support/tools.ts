@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { describe, test, type SuiteFn, type TestOptions } from "node:test";
 
 /**
  * Finds a third-party tool a suite needs (connectconformance, grpcurl,
@@ -29,4 +30,15 @@ function lookup(name: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `describe(name, options, fn)` when the tool was found; otherwise one
+ * skipped test in its place, whose reason is the install command. A skipped
+ * describe() creates no tests, so the runner's summary would count nothing
+ * as skipped; a skipped test is counted, and npm test lists it at the end.
+ */
+export function describeWithTool(tool: ReturnType<typeof findTool>, name: string, options: Omit<TestOptions, "skip">, fn: SuiteFn): void {
+  if (tool.skip !== undefined) test(name, { skip: tool.skip });
+  else describe(name, options, fn);
 }

@@ -7,6 +7,7 @@ import type { StreamResult } from "../scenarios/server-stream.js";
 import type { StallResult } from "../scenarios/stalled-consumer.js";
 import type { UnaryResult } from "../scenarios/unary.js";
 import type { Machine } from "./machine.js";
+import type { TypeCheckLatencyResult } from "../scenarios/type-check-latency.js";
 
 /** Everything one run measured: bench/results/<date>.json. */
 export interface BenchResults {
@@ -25,6 +26,8 @@ export interface BenchResults {
   bidi: BidiResult[];
   stalledConsumer: StallResult[];
   coldStart: ColdStartResult[];
+  /** sluice dev: save of a file with a type error → the error printed (scenarios/type-check-latency.ts). */
+  typeCheckLatency?: TypeCheckLatencyResult;
   profile?: ProfileResult;
   /** Every check or run that did not come out right; empty on a healthy run. */
   failures: string[];
@@ -48,5 +51,6 @@ export function listFailures(r: Omit<BenchResults, "failures">): string[] {
     for (const p of s.problems) out.push(`stalled consumer (${s.mode}, ${s.streams} stream(s)): ${p}`);
   }
   for (const c of r.coldStart) if (!c.ok) out.push(`cold start ${c.functions}: ${c.problem ?? "failed"}`);
+  if (r.typeCheckLatency && !r.typeCheckLatency.ok) out.push(`type-check latency: ${r.typeCheckLatency.problem ?? "failed"}`);
   return out;
 }

@@ -1,4 +1,4 @@
-import { create, isMessage, ScalarType, toBinary, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { create, isMessage, ScalarType, toBinary, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
 
 /**
@@ -66,6 +66,8 @@ interface FieldPlan {
   presence: number;
   /** Implicit presence of an enum: its first value. */
   enumZero: number;
+  /** A closed enum (proto2): the values it has; nothing else may be sent. */
+  closedEnum: Set<number> | undefined;
   no: number;
   /** The tag (field number and wire type), as varint bytes. */
   tag: number[];
@@ -127,6 +129,7 @@ function planField(f: DescField): FieldPlan {
     scalar: ScalarType.INT32,
     presence: f.presence,
     enumZero: 0,
+    closedEnum: undefined,
     no: f.number,
     tag: [],
     endTag: undefined,
@@ -143,6 +146,7 @@ function planField(f: DescField): FieldPlan {
     case "enum":
       p.scalar = ENUM;
       p.enumZero = f.enum.values[0]?.number ?? 0;
+      p.closedEnum = closedValues(f.enum);
       p.tag = tagBytes(f.number, 0);
       break;
     case "message":
@@ -172,6 +176,7 @@ function planField(f: DescField): FieldPlan {
         }
       } else {
         p.scalar = f.listKind === "enum" ? ENUM : f.scalar | (f.longAsString ? AS_STRING : 0);
+        if (f.listKind === "enum") p.closedEnum = closedValues(f.enum);
         p.kind = f.packed ? PACKED : LIST;
         p.tag = tagBytes(f.number, f.packed ? 2 : wireTypeOf(p.scalar));
       }
@@ -185,10 +190,15 @@ function planField(f: DescField): FieldPlan {
         p.childDesc = f.message;
       } else {
         p.scalar = f.mapKind === "enum" ? ENUM : f.scalar;
+        if (f.mapKind === "enum") p.closedEnum = closedValues(f.enum);
       }
       break;
   }
   return p;
+}
+
+function closedValues(e: DescEnum): Set<number> | undefined {
+  return e.open ? undefined : new Set(e.values.map((v) => v.number));
 }
 
 function childPlan(p: FieldPlan): MessagePlan {
@@ -260,16 +270,6 @@ export function encodeBinary(desc: DescMessage, value: unknown, headroom = 0): B
   return buf;
 }
 
-/** Checks `value` against the schema as encodeBinary would, without writing anything. */
-export function checkValue(desc: DescMessage, value: unknown): void {
-  const plan = planOf(desc);
-  checkMessage(plan, value);
-  if (plan.fallback) return;
-  sizeTop = 0;
-  sizeOfMessage(plan, value as Record<string, unknown>);
-  if (sizes.length > 4096) sizes = [];
-}
-
 function viaProtobufEs(desc: DescMessage, value: unknown, headroom: number): Buffer {
   if (typeof value !== "object" || value === null) throw new EncodeError("", `expected a ${desc.typeName} message, got ${describe(value)}`);
   const bytes = toBinary(desc, isMessage(value, desc) ? value : create(desc, value as never));
@@ -289,7 +289,7 @@ function checkMessage(plan: MessagePlan, value: unknown): void {
     return;
   }
   for (const key in value) {
-    if (!plan.keys.has(key) && key !== "$unknown") {
+    if (!plan.keys.has(key) && key !== "$unknown" && (value as Record<string, unknown>)[key] !== undefined) {
       throw new EncodeError(key, `${plan.typeName} has no field "${key}"`);
     }
   }
@@ -316,6 +316,7 @@ function sizeOfMessage(plan: MessagePlan, msg: Record<string, unknown>): number 
         const o = msg[p.oneof] as { case?: unknown; value?: unknown } | undefined;
         if (o === undefined) continue;
         if (typeof o !== "object" || o === null) throw new EncodeError("", `expected a oneof object { case, value }, got ${describe(o)}`);
+        if (p.firstInOneof) for (const k in o) if (k !== "case" && k !== "value") throw new EncodeError("", `a oneof object has only case and value; "${k}" is not part of it`);
         if (o.case !== p.localName) {
           if (o.case !== undefined && p.firstInOneof) checkOneofCase(plan, p.oneof, o.case);
           continue;
@@ -352,6 +353,7 @@ function checkOneofCase(plan: MessagePlan, oneof: string, kase: unknown): void {
 function sizeOfField(p: FieldPlan, value: unknown, explicit: boolean): number {
   switch (p.kind) {
     case SCALAR: {
+      if (p.closedEnum !== undefined) checkClosed(p.closedEnum, value);
       if (!explicit && isZero(p, value)) {
         checkScalar(p.scalar, value);
         return 0;
@@ -391,6 +393,7 @@ function sizeOfField(p: FieldPlan, value: unknown, explicit: boolean): number {
               size += p.tag.length + varint32Size(inner) + inner;
             }
           } else {
+            if (p.closedEnum !== undefined) checkClosed(p.closedEnum, value[i]);
             size += p.tag.length + sizeOfScalar(p.scalar, value[i]);
           }
         } catch (e) {
@@ -406,6 +409,7 @@ function sizeOfField(p: FieldPlan, value: unknown, explicit: boolean): number {
       let inner = 0;
       for (let i = 0; i < value.length; i++) {
         try {
+          if (p.closedEnum !== undefined) checkClosed(p.closedEnum, value[i]);
           inner += sizeOfScalar(p.scalar, value[i]);
         } catch (e) {
           throw e instanceof EncodeError ? e.prefixed(`[${i}]`) : e;
@@ -415,7 +419,7 @@ function sizeOfField(p: FieldPlan, value: unknown, explicit: boolean): number {
       return p.tag.length + varint32Size(inner) + inner;
     }
     case MAP: {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) throw new EncodeError("", `expected an object (a map), got ${describe(value)}`);
+      if (typeof value !== "object" || value === null || Array.isArray(value) || !isPlainObject(value)) throw new EncodeError("", `expected a map (a plain object keyed by string), got ${describe(value)}`);
       let size = 0;
       for (const key of Object.keys(value)) {
         try {
@@ -432,6 +436,7 @@ function sizeOfField(p: FieldPlan, value: unknown, explicit: boolean): number {
             sizes[slot] = inner;
             entry += 1 + varint32Size(inner) + inner;
           } else {
+            if (p.closedEnum !== undefined) checkClosed(p.closedEnum, v);
             entry += 1 + sizeOfScalar(p.scalar, v);
           }
           sizes[entrySlot] = entry;
@@ -580,6 +585,7 @@ function sizeOfScalar(type: number, value: unknown): number {
         const n = utf8Length(value);
         return varint32Size(n) + n;
       }
+      if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) throw loneSurrogate();
       const n = Buffer.byteLength(value, "utf8");
       push(n);
       return varint32Size(n) + n;
@@ -798,7 +804,10 @@ function writeVarint64(l: number, h: number, buf: Buffer, pos: number): number {
   return pos;
 }
 
-/** UTF-8 length, with lone surrogates counted as U+FFFD (as TextEncoder writes them). */
+/**
+ * UTF-8 length. A lone surrogate cannot be sent as UTF-8: it is refused,
+ * not replaced with U+FFFD behind the handler's back.
+ */
 function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
@@ -808,9 +817,23 @@ function utf8Length(s: string): number {
     else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       n += 4;
       i++;
-    } else n += 3;
+    } else if (c >= 0xd800 && c <= 0xdfff) throw loneSurrogate();
+    else n += 3;
   }
   return n;
+}
+
+function loneSurrogate(): EncodeError {
+  return new EncodeError("", "the string is not valid Unicode (a lone surrogate); it cannot be sent as UTF-8");
+}
+
+function checkClosed(values: Set<number>, v: unknown): void {
+  if (typeof v === "number" && !values.has(v)) throw new EncodeError("", `${v} is not a value of the closed enum`);
+}
+
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 function writeUtf8(s: string, buf: Buffer, pos: number): number {
@@ -828,7 +851,7 @@ function writeUtf8(s: string, buf: Buffer, pos: number): number {
       buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
       buf[pos++] = 0x80 | (c & 0x3f);
     } else {
-      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+      // (utf8Length has refused lone surrogates already.)
       buf[pos++] = 0xe0 | (c >> 12);
       buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
       buf[pos++] = 0x80 | (c & 0x3f);

@@ -1,0 +1,8 @@
+#!/usr/bin/env -S node --import tsx
+// `npx sluice <command>` (and `npm run sluice -- <command>`): builds the
+// gateway first when dist/ is missing or older than its sources, as
+// `npm start` does, then runs the compiled CLI. (The work is in launch.ts:
+// tsx cannot compile a file that has both a shebang and a dynamic import.)
+import { launch } from "./launch.js";
+
+void launch();
