@@ -8,7 +8,11 @@ export function nearestName(word: string, known: Iterable<string>): string | und
   let best: string | undefined;
   let bestDistance = Infinity;
   const w = word.toLowerCase();
-  for (const candidate of known) {
+  const candidates = [...known];
+  // A name cut short ("prot" for "protocol") is a typo too, however many letters are missing.
+  const extended = candidates.filter((c) => w.length >= 3 && c.toLowerCase().startsWith(w));
+  if (extended.length === 1) return extended[0];
+  for (const candidate of candidates) {
     const d = editDistance(w, candidate.toLowerCase());
     if (d < bestDistance) {
       best = candidate;

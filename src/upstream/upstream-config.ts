@@ -219,7 +219,7 @@ function validateUpstream(name: string, input: unknown, source: string, cwd: str
   for (const [key, value] of flatten(input)) {
     const spec = specs.get(key);
     if (!spec) {
-      errors.push(sluiceError("SLUICE_CONFIG_UNKNOWN_KEY", { key: `${prefix}.${key}`, source, known: [...specs.keys()] }));
+      errors.push(sluiceError("SLUICE_CONFIG_UNKNOWN_KEY", { key: `${prefix}.${key}`, source, known: [...specs.keys()].map((k) => `${prefix}.${k}`) }));
       continue;
     }
     if (value === undefined) continue;

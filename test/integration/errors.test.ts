@@ -161,7 +161,7 @@ for (const [name, transport] of Object.entries(transports)) {
         assert.equal(err.code, Code.Internal);
         assert.match(err.rawMessage, /^SLUICE_RPC_BAD_RESPONSE: internal error: the function returned a response that does not match its schema; the server log has the details under request id (\S+)$/);
         const requestId = /request id (\S+)$/.exec(err.rawMessage)![1]!;
-        await gw.waitForOutput(new RegExp(`"reqId":"${requestId}".*"field":"probe\\.v1\\.ProbeResponse\\.text","problem":"expected a string, got number 5"`));
+        await gw.waitForOutput(new RegExp(`"reqId":"${requestId}".*"code":"SLUICE_RPC_BAD_RESPONSE".*"field":"text".*field text: expected a string, got the number 5`));
       }
     });
 

@@ -59,7 +59,7 @@ test("every error names the upstream and the key, and all are reported at once",
   assert.match(errs[0]!, /^SLUICE_CONFIG_INVALID: config upstreams\.users\.url = "ftp:\/\/x" \(from sluice\.config\.json\) is not allowed: expected an http:\/\/ or https:\/\/ URL/);
   assert.match(errs[1]!, /config upstreams\.users\.pingIntervalMs = 0 .* expected an integer from 10 to 86400000/);
   assert.match(errs[2]!, /config upstreams\.users\.retry\.retryableCodes = \["sometimes"\] .* expected a list of status codes: canceled, unknown/);
-  assert.match(errs[3]!, /^SLUICE_CONFIG_UNKNOWN_KEY: config key upstreams\.users\.prot .* known keys here: url, endpoints, protocol/);
+  assert.match(errs[3]!, /^SLUICE_CONFIG_UNKNOWN_KEY: config key upstreams\.users\.prot .* did you mean "upstreams\.users\.protocol"\?/);
   assert.match(errs[4]!, /config upstreams\.bad name = "bad name" .* expected a name of letters/);
 });
 
