@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { parseArgs, usage } from "./cli/parse-args.js";
 import { formatRoutesTable } from "./cli/routes-table.js";
@@ -9,6 +11,8 @@ import { sluiceError, SluiceError } from "./errors.js";
 import { findFunctionFiles } from "./functions/find-function-files.js";
 import { formatTypeCheckError, FunctionTypeChecker } from "./functions/type-check-functions.js";
 import { Gateway } from "./host/gateway.js";
+import { announceListening, WorkerPool, workerCount } from "./host/worker-pool.js";
+import { pino } from "pino";
 import { DevLoop } from "./cli/dev-loop.js";
 import { seconds, step } from "./cli/progress.js";
 import { exitWithSupervisor, prettyChildEnv, runWithPrettyLogs } from "./cli/run-with-pretty-logs.js";
@@ -33,6 +37,11 @@ async function main(argv: string[]): Promise<number> {
   const { config } = loaded;
   const pretty = config.logFormat === "pretty" || (config.logFormat === "auto" && command === "dev");
   if (pretty && command !== "check" && process.env[prettyChildEnv] === undefined) return runWithPrettyLogs(process.argv.slice(1));
+  const workers = workerCount(config.workers, os.availableParallelism());
+  if (workers > 1 && command === "dev") {
+    return fail([sluiceError("SLUICE_CLI_USAGE", { reason: `dev serves from one process, so that every call sees a reload at once; --workers ${config.workers} is for start` })]);
+  }
+  if (workers > 1 && command === "start" && cluster.isPrimary) return supervise(config, workers);
 
   let gateway: Gateway;
   try {
@@ -138,9 +147,69 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | unde
     process.on("SIGINT", onSignal);
     exitWithSupervisor(() => onSignal("SIGTERM"));
   });
+  if (cluster.isWorker) {
+    // The primary prints the banner once every worker listens, and owns the
+    // terminal's signals: Ctrl-C reaches the whole process group, and the
+    // primary's SIGTERM that follows must not count as a second signal.
+    process.removeAllListeners("SIGINT");
+    process.on("SIGINT", () => {});
+    process.on("disconnect", () => process.emit("SIGTERM", "SIGTERM"));
+    announceListening(url, formatRoutesTable(gateway.table.list()));
+    return exitCode;
+  }
+  process.on("SIGHUP", () => gateway.log.warn("SIGHUP: replacing the functions without a restart needs --workers 2 or more (a rolling restart); ignored"));
   // Printed last: whoever waits for this line may signal us at once.
-  const protocols = config.tls ? "TLS: h2 and HTTP/1.1 by ALPN" : "HTTP/1.1 and h2c";
-  process.stdout.write(`\n${formatRoutesTable(gateway.table.list())}\n\nsluice listening on ${url} (${protocols})${dev ? ", watching for changes" : ""}\n`);
+  process.stdout.write(`\n${formatRoutesTable(gateway.table.list())}\n\nsluice listening on ${url} (${protocolsOf(config)})${dev ? ", watching for changes" : ""}\n`);
+  return exitCode;
+}
+
+function protocolsOf(config: SluiceConfig): string {
+  return config.tls ? "TLS: h2 and HTTP/1.1 by ALPN" : "HTTP/1.1 and h2c";
+}
+
+/**
+ * sluice start --workers N: this process only supervises N workers (this
+ * same command, forked by node:cluster) that serve the port.
+ */
+async function supervise(config: SluiceConfig, count: number): Promise<number> {
+  const log = pino({ level: config.logLevel });
+  // A worker gets drainTimeoutMs for its calls and a little more to close its connections.
+  const pool = new WorkerPool({ count, log, stopTimeoutMs: config.drainTimeoutMs + 10_000 });
+  let first;
+  try {
+    first = await step(`starting ${count} workers`, () => pool.start());
+  } catch (e) {
+    pool.kill();
+    return fail([e]);
+  }
+  const exitCode = new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) {
+        log.warn({ signal }, "second signal: stopping the workers without waiting for calls in flight");
+        pool.kill();
+        resolve(1);
+        return;
+      }
+      log.info({ signal, workers: pool.size }, "shutting down: every worker drains");
+      pool.shutdown().then(() => resolve(0), (e: unknown) => {
+        log.error({ err: e }, "shutdown failed");
+        resolve(1);
+      });
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    let restarting: Promise<void> | undefined;
+    process.on("SIGHUP", () => {
+      if (restarting) return log.warn("SIGHUP: a rolling restart is already under way");
+      log.info({ workers: pool.size }, "SIGHUP: rolling restart, one worker at a time");
+      restarting = pool.rollingRestart().then(
+        () => log.info("rolling restart done"),
+        (e: unknown) => log.error({ err: e }, "rolling restart failed; the workers that were not replaced keep serving"),
+      ).finally(() => (restarting = undefined));
+    });
+  });
+  process.stdout.write(`\n${first.routes}\n\nsluice listening on ${first.url} (${protocolsOf(config)}), ${count} workers\n`);
   return exitCode;
 }
 

@@ -20,6 +20,7 @@ const flagKeys: Record<string, string> = {
   "log-level": "logLevel",
   "tls-cert": "tls.cert",
   "tls-key": "tls.key",
+  workers: "workers",
 };
 
 export const usage = `Usage: sluice <command> [flags]
@@ -38,6 +39,8 @@ Flags:
   --log-level <level>   fatal, error, warn, info, debug, trace or silent
   --tls-cert <file>     PEM certificate; with --tls-key serves TLS (h2 + http/1.1)
   --tls-key <file>      PEM private key
+  --workers <n|auto>    start: serve from n processes (config workers, SLUICE_WORKERS);
+                        SIGHUP then replaces them one at a time with fresh code
   --set <key>=<value>   any config key, e.g. --set cors.origins=https://a.example
   -h, --help            this help
   -v, --version         print the version

@@ -22,6 +22,8 @@ export interface SluiceConfig {
   maxTimeoutMs: number;
   defaultTimeoutMs: number;
   drainTimeoutMs: number;
+  /** Worker processes for start; "auto" is one per available CPU. */
+  workers: number | "auto";
   idleTimeoutMs: number;
   http2: { maxConcurrentStreams: number };
   compression: { encodings: (typeof encodings)[number][]; minBytes: number };

@@ -79,6 +79,7 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
     maxTimeoutMs: get("maxTimeoutMs"),
     defaultTimeoutMs: get("defaultTimeoutMs"),
     drainTimeoutMs: get("drainTimeoutMs"),
+    workers: get("workers"),
     idleTimeoutMs: get("idleTimeoutMs"),
     http2: { maxConcurrentStreams: get("http2.maxConcurrentStreams") },
     compression: { encodings: get("compression.encodings"), minBytes: get("compression.minBytes") },

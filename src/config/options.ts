@@ -7,6 +7,8 @@
 export type OptionType =
   | { kind: "string"; nonEmpty?: boolean }
   | { kind: "int"; min: number; max: number }
+  /** An integer, or "auto" for a value Sluice works out (e.g. available parallelism). */
+  | { kind: "int-or-auto"; min: number; max: number }
   | { kind: "bool" }
   | { kind: "enum"; values: readonly string[] }
   | { kind: "list"; of?: readonly string[] }
@@ -45,6 +47,8 @@ export const options: readonly OptionSpec[] = [
     doc: "How logs are written: json (pino's JSON lines on stdout), pretty (one readable line each, with colours on a terminal), or auto: pretty for sluice dev, json for sluice start." },
   { key: "typeCheck", type: { kind: "enum", values: typeCheckModes }, default: "refuse",
     doc: "Type-checking of function files against their generated code, by sluice check and in sluice dev after every change. refuse: a file with type errors fails check, and dev does not load it (its previous version keeps serving); warn: errors are reported, the file loads; off: no type-checking." },
+  { key: "workers", type: { kind: "int-or-auto", min: 1, max: 256 }, default: 1,
+    doc: "Processes that serve the port (start only). 1: the gateway is one process. N > 1: a primary forks N workers with node:cluster, replaces a worker that dies, drains all on SIGTERM, and on SIGHUP replaces them one at a time (each new worker listening before the old one drains), so new function code goes live without dropping a call. \"auto\": one per available CPU (os.availableParallelism())." },
   { key: "readMaxBytes", type: { kind: "int", min: 1, max: 1024 * MiB }, default: 4 * MiB,
     doc: "Largest request message accepted, in bytes, after decompression. Larger ones fail with RESOURCE_EXHAUSTED." },
   { key: "writeMaxBytes", type: { kind: "int", min: 1, max: 1024 * MiB }, default: 4 * MiB,

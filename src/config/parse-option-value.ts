@@ -21,6 +21,13 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown): { value: unkno
       if (typeof n !== "number" || !Number.isSafeInteger(n) || n < t.min || n > t.max) return { expected };
       return { value: n };
     }
+    case "int-or-auto": {
+      if (raw === "auto") return { value: "auto" };
+      const expected = `an integer from ${t.min} to ${t.max}, or "auto"`;
+      const n = typeof raw === "string" && /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+      if (typeof n !== "number" || !Number.isSafeInteger(n) || n < t.min || n > t.max) return { expected };
+      return { value: n };
+    }
     case "bool": {
       if (typeof raw === "boolean") return { value: raw };
       if (raw === "true" || raw === "1") return { value: true };
