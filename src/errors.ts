@@ -84,6 +84,16 @@ const catalogue = {
   SLUICE_RPC_BAD_RESPONSE: (p: { requestId: string }) =>
     `internal error: the function returned a response that does not match its schema; the server log has the details under request id ${p.requestId}`,
 
+  // Proxy routes (config "routes").
+  SLUICE_PROXY_UNKNOWN_SERVICE: (p: { route: string; service: string; near: string | undefined }) =>
+    `routes.${p.route}: no service ${p.service} in the code generated from proto/${p.near ? `; did you mean "${p.near}"?` : ""}; add its .proto file under proto/ and run "npm run generate"`,
+  SLUICE_PROXY_UNKNOWN_METHOD: (p: { route: string; service: string; method: string; known: string[] }) =>
+    `routes.${p.route}: ${p.service} has no method ${p.method}; its methods are ${p.known.join(", ")}`,
+  SLUICE_PROXY_DESCRIPTORS_UNAVAILABLE: (p: { dir: string; reason: string }) =>
+    `proxy routes need the code generated from proto/, which could not be loaded from ${p.dir}: ${p.reason}; run "npm run generate" (or set protoGenDir)`,
+  SLUICE_PROXY_CONFLICT: (p: { service: string; file: string }) =>
+    `${p.file}: implements ${p.service}, which the config routes to an upstream (routes); a service is served either by functions or by an upstream: remove one`,
+
   // Upstreams (config "upstreams"): errors of calls to a backend, seen by
   // the function that made the call (or the client of a proxy route).
   SLUICE_UPSTREAM_UNKNOWN: (p: { name: string; known: string[] }) =>

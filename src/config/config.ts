@@ -1,3 +1,4 @@
+import type { ProxyRouteConfig } from "../upstream/proxy-routes-config.js";
 import type { UpstreamConfig, UpstreamConfigInput } from "../upstream/upstream-config.js";
 import type { encodings, logFormats, logLevels, typeCheckModes } from "./options.js";
 
@@ -9,6 +10,8 @@ export interface SluiceConfig {
   functionsDir: string;
   /** Absolute path. */
   cacheDir: string;
+  /** Absolute path of the generated code (proxy routes read its descriptors). */
+  protoGenDir: string;
   /** Absolute path; undefined when no static files are served. */
   staticDir?: string;
   logLevel: (typeof logLevels)[number];
@@ -39,15 +42,32 @@ export interface SluiceConfig {
   /** Backends functions call (src/upstream/upstream-config.ts), by name. */
   upstreams: Record<string, UpstreamConfig>;
   upstreamMaxPools: number;
+  /** Proxy routes (src/upstream/proxy-routes-config.ts): services or methods served by an upstream. */
+  routes: ProxyRouteConfig[];
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** What `sluice.config.ts` (or `.json`) may contain: any subset of the options. */
-export type SluiceConfigInput = DeepPartial<Omit<SluiceConfig, "tls" | "upstreams">> & {
+export type SluiceConfigInput = DeepPartial<Omit<SluiceConfig, "tls" | "upstreams" | "routes">> & {
   tls?: { cert?: string; key?: string; ca?: string; requireClientCert?: boolean };
   upstreams?: Record<string, UpstreamConfigInput>;
+  /** "pkg.v1.Service" or "pkg.v1.Service/Method" → the upstream that serves it, and how. */
+  routes?: Record<string, ProxyRouteInput>;
 };
+
+/** What a config file may say about one proxy route. */
+export interface ProxyRouteInput {
+  upstream: string;
+  forwardHeaders?: string[];
+  setHeaders?: Record<string, string>;
+  maxTimeoutMs?: number;
+  defaultTimeoutMs?: number;
+  readMaxBytes?: number;
+  writeMaxBytes?: number;
+  compression?: { encodings?: ("gzip" | "br")[]; minBytes?: number };
+  retry?: UpstreamConfigInput["retry"];
+}
 
 /** Types a `sluice.config.ts` default export. */
 export function defineConfig(config: SluiceConfigInput): SluiceConfigInput {

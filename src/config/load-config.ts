@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { sluiceError, type SluiceError } from "../errors.js";
 import { bundleModule } from "../functions/bundle-module.js";
+import { validateProxyRoutes, type ProxyRouteConfig } from "../upstream/proxy-routes-config.js";
 import { validateUpstreams, type UpstreamConfig } from "../upstream/upstream-config.js";
 import type { SluiceConfig } from "./config.js";
 import { envName, options, type OptionSpec } from "./options.js";
@@ -34,16 +35,20 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
   };
 
   let upstreams: Record<string, UpstreamConfig> = {};
+  let routes: ProxyRouteConfig[] = [];
   const file = findConfigFile(src);
   if (file) {
     const loaded = await readConfigFile(file, src.cwd);
     if ("error" in loaded) return { errors: [loaded.error] };
     const source = path.relative(src.cwd, file) || file;
-    // "upstreams" maps names of the user's choosing to options: its own table validates it.
-    const { upstreams: rawUpstreams, ...fixed } = isObject(loaded.value) ? loaded.value : { upstreams: undefined };
+    // "upstreams" and "routes" map names of the user's choosing to options: their own tables validate them.
+    const { upstreams: rawUpstreams, routes: rawRoutes, ...fixed } = isObject(loaded.value) ? loaded.value : { upstreams: undefined, routes: undefined };
     const checked = validateUpstreams(rawUpstreams, source, src.cwd);
     if ("errors" in checked) errors.push(...checked.errors);
     else upstreams = checked.upstreams;
+    const checkedRoutes = validateProxyRoutes(rawRoutes, upstreams, source);
+    if ("errors" in checkedRoutes) errors.push(...checkedRoutes.errors);
+    else routes = checkedRoutes.routes;
     for (const [key, raw] of flatten(isObject(loaded.value) ? fixed : loaded.value)) {
       const spec = specs.get(key);
       if (!spec) errors.push(sluiceError("SLUICE_CONFIG_UNKNOWN_KEY", { key, source, known: [...specs.keys()] }));
@@ -70,6 +75,7 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
     port: get("port"),
     functionsDir: abs(get("functionsDir")),
     cacheDir: abs(get("cacheDir")),
+    protoGenDir: abs(get("protoGenDir")),
     logLevel: get("logLevel"),
     logFormat: get("logFormat"),
     typeCheck: get("typeCheck"),
@@ -91,6 +97,7 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
       maxAgeSeconds: get("cors.maxAgeSeconds"),
     },
     upstreams,
+    routes,
     upstreamMaxPools: get("upstreamMaxPools"),
   };
   const cert = get<string | undefined>("tls.cert");

@@ -39,6 +39,8 @@ export const options: readonly OptionSpec[] = [
     doc: "Folder of function files, relative to the working directory." },
   { key: "cacheDir", type: { kind: "path" }, default: ".sluice",
     doc: "Folder where function files are bundled before loading, relative to the working directory. Must be inside the project so that bundles resolve the project's node_modules." },
+  { key: "protoGenDir", type: { kind: "path" }, default: "proto/gen",
+    doc: "Folder of the code generated from proto/ (the *_pb.ts files buf generate writes), relative to the working directory. Proxy routes find their services' descriptors here; read only when routes are configured." },
   { key: "staticDir", type: { kind: "path" }, default: undefined,
     doc: "Folder served over GET for paths that are not RPCs, such as a browser app that calls the functions (index.html at /). Unset: no files are served." },
   { key: "logLevel", type: { kind: "enum", values: logLevels }, default: "info",

@@ -11,21 +11,23 @@ export interface ServiceClaim {
 /**
  * Finds the conflicts between function files: a method implemented twice,
  * or a service spread over several files without every one of them saying
- * `split: true`. `reserved` names services the gateway serves itself.
+ * `split: true`. `reserved` names services the gateway serves itself
+ * ("built-in") or sends to an upstream ("proxy").
  * Returns the errors and the files involved in them.
  */
 export function checkConflicts(
   claims: ServiceClaim[],
-  reserved: ReadonlySet<string>,
+  reserved: ReadonlyMap<string, "built-in" | "proxy">,
 ): { errors: SluiceError[]; files: Set<string> } {
   const errors: SluiceError[] = [];
   const files = new Set<string>();
   const byService = new Map<string, ServiceClaim[]>();
   for (const c of claims) {
-    if (reserved.has(c.service.typeName)) {
-      errors.push(sluiceError("SLUICE_FUNCTION_DUPLICATE_METHOD", {
-        method: c.service.typeName, files: ["Sluice's built-in service", c.displayPath],
-      }));
+    const by = reserved.get(c.service.typeName);
+    if (by !== undefined) {
+      errors.push(by === "proxy"
+        ? sluiceError("SLUICE_PROXY_CONFLICT", { service: c.service.typeName, file: c.displayPath })
+        : sluiceError("SLUICE_FUNCTION_DUPLICATE_METHOD", { method: c.service.typeName, files: ["Sluice's built-in service", c.displayPath] }));
       files.add(c.displayPath);
       continue;
     }

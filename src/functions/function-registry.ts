@@ -36,7 +36,7 @@ export class FunctionRegistry {
   constructor(
     readonly functionsDir: string,
     private readonly bundleDir: string,
-    private readonly reservedServices: ReadonlySet<string>,
+    private readonly reservedServices: ReadonlyMap<string, "built-in" | "proxy">,
   ) {}
 
   list(): LoadedFunction[] {

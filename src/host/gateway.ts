@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code } from "@connectrpc/connect";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
@@ -20,6 +21,9 @@ import { InFlight } from "./in-flight.js";
 import { Listener } from "./listener.js";
 import { RouteTable, type Route } from "./route-table.js";
 import { RpcDispatch } from "./rpc-dispatch.js";
+import { loadDescriptors } from "../upstream/load-descriptors.js";
+import { createProxyRoutes } from "../upstream/proxy-routes.js";
+import { UpstreamRegistry } from "../upstream/upstream-registry.js";
 import { createRequestIdGenerator } from "./request-id.js";
 import { registerStaticFiles } from "./static-files.js";
 
@@ -43,6 +47,9 @@ export class Gateway {
   readonly #draining = new AbortController();
   readonly #routesOf = new WeakMap<LoadedFunction, Route[]>();
   readonly #builtInRoutes: Route[];
+  #proxyRoutes: Route[] = [];
+  /** The backends of `upstreams`: pooled connections for proxy routes and ctx.upstream. */
+  readonly upstreams: UpstreamRegistry;
   readonly #bundleDir: { dir: string; remove(): void };
   #listener: Listener | undefined;
   #closing: Promise<void> | undefined;
@@ -51,6 +58,7 @@ export class Gateway {
     const tls = config.tls ? readTls(config.tls) : undefined;
     const requestId = createRequestIdGenerator();
     const cors = new CorsPolicy(config.cors);
+    this.upstreams = new UpstreamRegistry(config.upstreams, { maxPools: config.upstreamMaxPools });
     // The logger exists before Fastify so that the RPC path, which Fastify
     // never sees, logs through the same pino instance.
     const log = pino({ level: config.logLevel });
@@ -63,6 +71,7 @@ export class Gateway {
         return log.isLevelEnabled("info");
       },
       cors,
+      upstreams: this.upstreams,
     };
     this.app = Fastify({
       loggerInstance: log as FastifyBaseLogger,
@@ -78,7 +87,9 @@ export class Gateway {
       },
     });
     this.#bundleDir = createBundleCacheDir(config.cacheDir);
-    this.registry = new FunctionRegistry(config.functionsDir, this.#bundleDir.dir, new Set(["grpc.health.v1.Health"]));
+    const reserved = new Map<string, "built-in" | "proxy">([["grpc.health.v1.Health", "built-in"]]);
+    for (const r of config.routes) reserved.set(r.name.split("/")[0]!, "proxy");
+    this.registry = new FunctionRegistry(config.functionsDir, this.#bundleDir.dir, reserved);
     this.#builtInRoutes = createRoutes(healthRouteSource(this.health), config);
     // Every response carries the request id, RPC or not (RPCs set their own).
     this.app.addHook("onRequest", (req, reply, done) => {
@@ -87,7 +98,7 @@ export class Gateway {
     });
     cors.register(this.app);
     void registerHttpCompression(this.app);
-    registerHttpEndpoints(this.app, this.health);
+    registerHttpEndpoints(this.app, this.health, this.upstreams);
     registerStaticFiles(this.app, config.staticDir);
   }
 
@@ -95,10 +106,26 @@ export class Gateway {
     return this.app.log;
   }
 
-  /** Loads every function (all or nothing) and starts serving them. */
+  /** Loads every function and proxy route (all or nothing) and starts serving them. */
   async loadFunctions(): Promise<SluiceError[]> {
+    const proxyErrors = await this.#loadProxyRoutes();
     const { errors } = await this.registry.load();
+    errors.unshift(...proxyErrors);
     if (errors.length === 0) this.#publish();
+    return errors;
+  }
+
+  /** The routes of `routes`, resolved against the descriptors generated from proto/. */
+  async #loadProxyRoutes(): Promise<SluiceError[]> {
+    if (this.config.routes.length === 0) return [];
+    let descriptors;
+    try {
+      descriptors = await loadDescriptors(this.config.protoGenDir, this.#bundleDir.dir);
+    } catch (e) {
+      return [sluiceError("SLUICE_PROXY_DESCRIPTORS_UNAVAILABLE", { dir: path.relative(process.cwd(), this.config.protoGenDir) || this.config.protoGenDir, reason: e instanceof Error ? e.message : String(e) })];
+    }
+    const { routes, errors } = createProxyRoutes(this.config, descriptors, this.upstreams);
+    this.#proxyRoutes = routes;
     return errors;
   }
 
@@ -154,13 +181,15 @@ export class Gateway {
     await Promise.race([closed, sleep(afterDrainGraceMs)]);
     this.#listener?.destroyAll();
     await closed;
+    // Calls are over: the upstream connections can go (calls in flight there finished with ours).
+    await this.upstreams.close(afterDrainGraceMs);
     this.#bundleDir.remove();
     this.log.info("shut down");
   }
 
   /** Swaps in the routes of the current functions; unchanged functions keep theirs. */
   #publish(): void {
-    const routes = [...this.#builtInRoutes];
+    const routes = [...this.#builtInRoutes, ...this.#proxyRoutes];
     for (const fn of this.registry.list()) {
       let own = this.#routesOf.get(fn);
       if (!own) {

@@ -1,5 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { HealthStatus } from "../observe/health-status.js";
+import type { UpstreamRegistry } from "../upstream/upstream-registry.js";
+
+/** The paths registerHttpEndpoints serves: requests for them never count as RPCs. */
+export const httpEndpointPaths: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);
 
 /**
  * The plain HTTP endpoints of the gateway itself.
@@ -7,14 +11,33 @@ import type { HealthStatus } from "../observe/health-status.js";
  * - GET /healthz: liveness; 200 while the process can answer at all.
  * - GET /readyz: readiness; 200 once functions are loaded, 503 before that
  *   and from the moment shutdown begins, so load balancers stop sending.
+ *   The body details each upstream: an upstream that is down makes its
+ *   routes fail fast with UNAVAILABLE, but does not make the gateway
+ *   unready (its other routes still serve).
  */
-/** The paths above: requests for them never count as RPCs. */
-export const httpEndpointPaths: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);
-
-export function registerHttpEndpoints(app: FastifyInstance, health: HealthStatus): void {
+export function registerHttpEndpoints(app: FastifyInstance, health: HealthStatus, upstreams: UpstreamRegistry): void {
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
-    if (health.ready) return { status: "ready" };
-    return reply.code(503).send({ status: health.draining ? "draining" : "starting" });
+    const detail = upstreamDetail(upstreams);
+    if (health.ready) return { status: "ready", ...detail };
+    return reply.code(503).send({ status: health.draining ? "draining" : "starting", ...detail });
   });
+}
+
+function upstreamDetail(upstreams: UpstreamRegistry): { upstreams?: Record<string, unknown> } {
+  const names = upstreams.names();
+  if (names.length === 0) return {};
+  const state = upstreams.state();
+  return {
+    upstreams: Object.fromEntries(names.map((n) => {
+      const s = state[n]!;
+      return [n, {
+        available: s.available,
+        protocol: s.protocol,
+        connections: s.connections,
+        activeStreams: s.activeStreams,
+        endpoints: s.endpoints.map((e) => ({ address: e.address, health: e.health, connections: e.connections.length })),
+      }];
+    })),
+  };
 }

@@ -1,6 +1,8 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { Compression } from "../protocol/compression.js";
 import type { MethodCodec } from "../rpc/method-codec.js";
+import type { RetryPolicy } from "../upstream/upstream-config.js";
+import type { Upstream } from "../upstream/upstream.js";
 
 /** The deadline bounds of one route. */
 export interface DeadlinePolicy {
@@ -31,7 +33,20 @@ export interface FunctionRoute {
   source: string;
 }
 
-export type Route = FunctionRoute;
+/** One RPC path served by an upstream (config `routes`). */
+export interface ProxyRoute extends Omit<FunctionRoute, "kind" | "impl"> {
+  kind: "proxy";
+  upstream: Upstream;
+  /** The upstream speaks Connect and the method is unary: one unframed message each way. */
+  upstreamUnary: boolean;
+  writeMaxBytes: number;
+  /** Lower-case request headers passed on; undefined: every end-to-end header. */
+  forwardHeaders: string[] | undefined;
+  setHeaders: Record<string, string>;
+  retry: Partial<RetryPolicy>;
+}
+
+export type Route = FunctionRoute | ProxyRoute;
 
 /**
  * The RPC paths currently served. Hot reload replaces the table as a whole;

@@ -15,6 +15,7 @@ import type { Exchange } from "../rpc/exchange.js";
 import { FunctionCall } from "../rpc/function-call.js";
 import { H1Exchange } from "../rpc/h1-exchange.js";
 import { H2Exchange } from "../rpc/h2-exchange.js";
+import { ProxyCall } from "../upstream/proxy-call.js";
 import type { RouteTable } from "./route-table.js";
 
 /** Fastify's handler for everything that is not an RPC. */
@@ -117,8 +118,10 @@ export class RpcDispatch {
       if ("unsupported" in get) return answerHttp(x, 415, out());
       if ("error" in get) return answerEarlyError(x, get.error, out());
       if (this.#draining(x, requestId, path, out)) return;
-      new FunctionCall(x, route, get.binary ? getRequest : { ...getRequest, binary: false }, connectUnaryWire, env, requestId)
-        .run({ message: get.message, compression: get.compression });
+      const type = get.binary ? getRequest : { ...getRequest, binary: false };
+      const query = { message: get.message, compression: get.compression };
+      if (route.kind === "proxy") new ProxyCall(x, route, type, connectUnaryWire, env, requestId).run(query);
+      else new FunctionCall(x, route, type, connectUnaryWire, env, requestId).run(query);
       return;
     }
     if (x.method !== "POST") return answerHttp(x, 405, out(), route.allowGet ? "GET, POST" : "POST");
@@ -126,7 +129,8 @@ export class RpcDispatch {
     const wire = type === undefined ? undefined : wireFor(type, kind === "unary");
     if (type === undefined || wire === undefined) return answerHttp(x, 415, out());
     if (this.#draining(x, requestId, path, out)) return;
-    new FunctionCall(x, route, type, wire, env, requestId).run();
+    if (route.kind === "proxy") new ProxyCall(x, route, type, wire, env, requestId).run();
+    else new FunctionCall(x, route, type, wire, env, requestId).run();
   }
 
   /** After shutdown began, new calls get UNAVAILABLE (and HTTP/1.1 connections close). */

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
-import type { DescMethod, Message } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { DescMethod, DescService, Message } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Client, type HandlerContext } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { rpcError } from "../errors.js";
 import type { FunctionRoute } from "../host/route-table.js";
@@ -123,6 +123,16 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
 
   url(): string {
     return `${this.#x.scheme}://${this.#x.authority ?? "localhost"}${this.#x.url}`;
+  }
+
+  upstreamClient<S extends DescService>(service: S, name: string, ctx: HandlerContext): Client<S> {
+    const timeoutMs = this.clientDeadlineAt === undefined ? undefined : Math.max(0, this.clientDeadlineAt - performance.now());
+    return this.#env.upstreams.client(service, name, {
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      signal: this.signal(),
+      requestId: this.requestId,
+      requestHeader: ctx.requestHeader,
+    });
   }
 
   signal(): AbortSignal {

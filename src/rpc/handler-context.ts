@@ -1,5 +1,5 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import { createContextValues, type Client, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { IncomingHttpHeaders } from "node:http";
 import { rpcContextKey, type RpcContext } from "./rpc-context.js";
 
@@ -15,6 +15,8 @@ export interface ContextSource {
   url(): string;
   /** The call's AbortSignal, created on first use. */
   signal(): AbortSignal;
+  /** A client on a configured upstream, carrying this call's deadline, cancellation and headers. */
+  upstreamClient<S extends DescService>(service: S, name: string, ctx: HandlerContext): Client<S>;
 }
 
 /**
@@ -73,6 +75,17 @@ export class CallContext implements HandlerContext {
 
   get responseTrailer(): Headers {
     return (this.#responseTrailer ??= new Headers());
+  }
+
+  /**
+   * A typed client for `service` on the upstream configured as `name`, on
+   * its pooled connections. Its calls carry this call's remaining deadline,
+   * end when this call ends, and pass on x-request-id, traceparent and the
+   * upstream's forwardHeaders. Throws SLUICE_UPSTREAM_UNKNOWN for a name
+   * the config does not declare.
+   */
+  upstream<S extends DescService>(service: S, name: string): Client<S> {
+    return this.#call.upstreamClient(service, name, this);
   }
 
   get values(): ContextValues {

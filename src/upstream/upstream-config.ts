@@ -317,7 +317,7 @@ function validateUpstream(name: string, input: unknown, source: string, cwd: str
 }
 
 /** Checks one value; returns it normalized, or the "expected …" text of the error. */
-function parseUpstreamValue(spec: UpstreamOptionSpec, raw: unknown): { value: unknown } | { expected: string } {
+export function parseUpstreamValue(spec: UpstreamOptionSpec, raw: unknown): { value: unknown } | { expected: string } {
   const t = spec.type;
   switch (t.kind) {
     case "url":
@@ -383,12 +383,12 @@ function stripBrackets(host: string): string {
   return host.startsWith("[") ? host.slice(1, -1) : host;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** { retry: { maxAttempts: 3 } } → [["retry.maxAttempts", 3]]; lists and scalars are leaves. */
-function flatten(value: Record<string, unknown>, prefix = ""): [string, unknown][] {
+export function flatten(value: Record<string, unknown>, prefix = ""): [string, unknown][] {
   const out: [string, unknown][] = [];
   for (const [k, v] of Object.entries(value)) {
     const key = prefix === "" ? k : `${prefix}.${k}`;

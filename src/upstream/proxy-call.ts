@@ -1,0 +1,349 @@
+import type { OutgoingHttpHeaders } from "node:http";
+import type http2 from "node:http2";
+import { fromBinary, toBinary, type DescMethod } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import type { ProxyRoute } from "../host/route-table.js";
+import type { Deadlined } from "../limits/deadline-timers.js";
+import { negotiateCompression, type Compression } from "../protocol/compression.js";
+import { connectUnaryError } from "../protocol/connect/connect-wire.js";
+import type { RequestType } from "../protocol/content-type.js";
+import { compressedFlag, encodeEnvelope } from "../protocol/envelope.js";
+import { copyMetadata, headerValue } from "../protocol/metadata.js";
+import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
+import type { Wire } from "../protocol/wire.js";
+import type { CallEnv } from "../rpc/call-env.js";
+import type { Exchange } from "../rpc/exchange.js";
+import type { QueryMessage } from "../rpc/function-call.js";
+import { InboundMessages } from "../rpc/inbound-messages.js";
+import { RequestBody } from "../rpc/request-body.js";
+import { callUpstream } from "./upstream-call.js";
+import { readUpstreamResponse, responseMetadata, type ResponseEnd } from "./upstream-response.js";
+
+const clientGone = new ConnectError("the client cancelled the call or went away", Code.Canceled);
+const timedOut = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
+
+/**
+ * Request headers that belong to the client's hop or protocol: never passed
+ * on, since the upstream leg has its own (set below for the upstream's
+ * protocol, or by Upstream.openStream).
+ */
+const notForwarded = new Set([
+  "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host", "http2-settings",
+  "content-type", "content-length", "content-encoding", "accept-encoding",
+  "grpc-encoding", "grpc-accept-encoding", "grpc-timeout", "grpc-message-type",
+  "connect-timeout-ms", "connect-content-encoding", "connect-accept-encoding", "connect-protocol-version",
+  "x-grpc-web", "x-request-id",
+]);
+/** Passed on even with a forwardHeaders allowlist: they follow a call across hops. */
+const alwaysForwarded = ["traceparent", "tracestate"];
+
+/**
+ * One call of a proxy route: the client's call, in whichever of the three
+ * protocols it speaks, goes to the route's upstream in the upstream's
+ * protocol, and the answer comes back translated.
+ *
+ * Messages are not decoded when both sides speak protobuf: only the framing
+ * changes (envelopes, Connect unary bodies, trailers, end-of-stream
+ * messages, status codes). JSON from a client is transcoded with the
+ * method's descriptors, since the upstream is always spoken to in binary.
+ * Compression is negotiated per leg: the client's messages are inflated on
+ * arrival (within readMaxBytes), the upstream is asked for identity, and
+ * the client's answer is compressed as the client accepts.
+ *
+ * Backpressure crosses the gateway both ways: the client's body is read only
+ * as fast as the upstream stream takes it (InboundMessages pauses it), and
+ * the upstream's body only as fast as the client reads. The deadline, the
+ * client going away and shutdown cancel the upstream call.
+ */
+export class ProxyCall implements Deadlined {
+  deadlineAt = 0;
+  deadlineList: Deadlined["deadlineList"] = undefined;
+  deadlinePrev: Deadlined | undefined = undefined;
+  deadlineNext: Deadlined | undefined = undefined;
+
+  readonly #x: Exchange;
+  readonly #route: ProxyRoute;
+  readonly #wire: Wire;
+  readonly #binary: boolean;
+  readonly #env: CallEnv;
+  readonly #requestId: string;
+  readonly #started: number;
+  readonly #cancel = new AbortController();
+  #body: RequestBody | undefined;
+  #responseCompression: Compression | null = null;
+  #upstreamHeaders: Headers | undefined;
+  /** Connect unary clients: the one response message, sent with the status at the end. */
+  #unaryMessage: Uint8Array | undefined;
+  #done = false;
+
+  constructor(x: Exchange, route: ProxyRoute, type: RequestType, wire: Wire, env: CallEnv, requestId: string) {
+    this.#x = x;
+    this.#route = route;
+    this.#wire = wire;
+    this.#binary = type.binary;
+    this.#env = env;
+    this.#requestId = requestId;
+    this.#started = performance.now();
+  }
+
+  get #method(): DescMethod {
+    return this.#route.method;
+  }
+
+  /** Runs the call; `query` carries a Connect GET request's message. */
+  run(query?: QueryMessage): void {
+    const x = this.#x;
+    const env = this.#env;
+    env.inFlight.begin(this);
+    x.onClientGone(() => this.#abortWith(clientGone, false));
+    const route = this.#route;
+    const wire = this.#wire;
+    const rawTimeout = headerValue(x.headers[wire.timeoutHeader]);
+    const timeout = wire.timeoutHeader === "grpc-timeout" ? parseGrpcTimeout(rawTimeout) : parseConnectTimeout(rawTimeout);
+    if (timeout.error) return this.#fail(timeout.error);
+    const { maxMs, defaultMs } = route.deadline;
+    const clientMs = timeout.ms === undefined ? undefined : Math.min(timeout.ms, maxMs);
+    const deadlineMs = clientMs ?? Math.min(defaultMs, maxMs);
+    env.deadlines.add(this, deadlineMs);
+    const negotiated = negotiateCompression(route.compression, query ? query.compression : headerValue(x.headers[wire.encodingHeader]), headerValue(x.headers[wire.acceptEncodingHeader]), wire.acceptEncodingHeader);
+    if (negotiated.error) return this.#fail(negotiated.error);
+    this.#responseCompression = negotiated.response;
+
+    const requests = new InboundMessages<Uint8Array>({
+      pause: () => this.#body?.pause(),
+      resume: () => this.#body?.resume(),
+      onReturn: () => this.#body?.detach(),
+    });
+    const upstreamUnary = route.upstreamUnary;
+    const toUpstream = (bytes: Uint8Array): Uint8Array => {
+      // The upstream is always spoken to in protobuf binary; JSON is transcoded.
+      const binary = this.#binary ? bytes : toBinary(this.#method.input, route.codec.parse(bytes, false));
+      return upstreamUnary ? binary : encodeEnvelope(0, binary);
+    };
+    const onMessage = (bytes: Uint8Array, size: number) => {
+      let framed: Uint8Array;
+      try {
+        framed = toUpstream(bytes);
+      } catch (e) {
+        return this.#fail(e);
+      }
+      requests.push(framed, size);
+    };
+    if (query !== undefined) {
+      const compression = negotiated.request;
+      const deliver = (bytes: Uint8Array) => {
+        onMessage(bytes, bytes.byteLength);
+        requests.end();
+      };
+      if (compression === null) deliver(query.message);
+      else compression.decompress(query.message, route.readMaxBytes).then(deliver, (e: unknown) => this.#fail(e));
+    } else {
+      this.#body = new RequestBody(x, { enveloped: !wire.unary, limit: route.readMaxBytes, compression: negotiated.request }, {
+        message: onMessage,
+        end: () => requests.end(),
+        // A bad request body is the client's error, not the upstream's.
+        fail: (e) => this.#fail(e),
+      });
+    }
+    void this.#forward(requests, clientMs === undefined ? Date.now() + deadlineMs : Date.now() + clientMs);
+  }
+
+  /** Ends the call now (drain timeout); the client gets `error`. */
+  abort(error: ConnectError): void {
+    this.#abortWith(error, true);
+  }
+
+  onDeadline(): void {
+    this.#abortWith(timedOut(), true);
+  }
+
+  async #forward(requests: InboundMessages<Uint8Array>, deadline: number): Promise<void> {
+    const route = this.#route;
+    let end: ResponseEnd;
+    try {
+      const response = await callUpstream(route.upstream, { headers: this.#upstreamRequestHeaders(), body: requests }, {
+        signal: this.#cancel.signal,
+        deadline,
+        retry: route.retry,
+      });
+      if (this.#done) return;
+      const meta = responseMetadata(response.headers, route.upstreamUnary);
+      this.#upstreamHeaders = meta.header;
+      end = await readUpstreamResponse(route.upstream.config.protocol, route.upstreamUnary, response.status, response.headers, response.body, () => response.trailers, route.writeMaxBytes, {
+        message: (bytes) => this.#send(bytes),
+      });
+    } catch (e) {
+      if (this.#done) return;
+      return this.#fail(e);
+    }
+    if (this.#done) return;
+    this.#end(end.error, end.trailers);
+  }
+
+  #upstreamRequestHeaders(): http2.OutgoingHttpHeaders {
+    const route = this.#route;
+    const h: http2.OutgoingHttpHeaders = { ":path": route.path };
+    const allow = route.forwardHeaders;
+    const incoming = this.#x.headers;
+    if (allow === undefined) {
+      for (const name in incoming) {
+        if (name.charCodeAt(0) === 58 /* ":" */ || notForwarded.has(name)) continue;
+        h[name] = incoming[name];
+      }
+    } else {
+      for (const name of [...allow, ...alwaysForwarded]) if (incoming[name] !== undefined && !notForwarded.has(name)) h[name] = incoming[name];
+    }
+    Object.assign(h, route.setHeaders);
+    h["x-request-id"] = this.#requestId;
+    switch (route.upstream.config.protocol) {
+      case "grpc":
+        h["content-type"] = "application/grpc";
+        break;
+      case "grpc-web":
+        h["content-type"] = "application/grpc-web+proto";
+        h["x-grpc-web"] = "1";
+        break;
+      case "connect":
+        h["content-type"] = route.upstreamUnary ? "application/proto" : "application/connect+proto";
+        h["connect-protocol-version"] = "1";
+        break;
+    }
+    return h;
+  }
+
+  /** One response message from the upstream, on its way to the client. */
+  #send(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.#done) return undefined;
+    let payload = bytes;
+    if (!this.#binary) payload = this.#route.codec.encode(fromBinary(this.#method.output, bytes), false, 0);
+    const wire = this.#wire;
+    if (wire.unary) {
+      this.#unaryMessage = payload;
+      return undefined;
+    }
+    const compression = this.#responseCompression;
+    if (compression !== null && payload.byteLength >= this.#route.compressMinBytes) {
+      return compression.compress(payload).then((z) => this.#write(encodeEnvelope(compressedFlag, z)));
+    }
+    return this.#write(encodeEnvelope(0, payload));
+  }
+
+  #write(frame: Uint8Array): Promise<void> | undefined {
+    if (this.#done) return undefined;
+    const x = this.#x;
+    if (!x.headSent) x.respond(200, this.#head(), this.#wire.httpTrailers ? "trailers" : "body");
+    if (x.write(frame)) return undefined;
+    return new Promise<void>((resolve) => x.onDrain(resolve));
+  }
+
+  /** Response headers: the gateway's, the upstream's metadata, then the client protocol's. */
+  #head(compressedBody = false): OutgoingHttpHeaders {
+    const out: OutgoingHttpHeaders = { "x-request-id": this.#requestId };
+    copyMetadata(this.#upstreamHeaders, out);
+    const c = this.#responseCompression;
+    this.#wire.head(out, this.#binary, c !== null && (compressedBody || !this.#wire.unary) ? c.name : undefined);
+    this.#env.cors.applyToResponse(headerValue(this.#x.headers.origin), out);
+    return out;
+  }
+
+  /** The upstream's answer is complete: status and trailers, in the client's protocol. */
+  #end(error: ConnectError | undefined, trailers: Headers): void {
+    if (this.#done) return;
+    if (error !== undefined) return this.#fail(error, trailers);
+    const x = this.#x;
+    const wire = this.#wire;
+    try {
+      if (wire.unary) {
+        let body = this.#unaryMessage;
+        if (body === undefined) return this.#fail(new ConnectError("protocol error: the upstream answered a unary call without a message", Code.Internal));
+        const c = this.#responseCompression;
+        if (c !== null && body.byteLength >= this.#route.compressMinBytes) {
+          void c.compress(body).then((z) => this.#writeUnary(z, true, trailers), (e: unknown) => this.#fail(e));
+          return;
+        }
+        this.#writeUnary(body, false, trailers);
+        return;
+      }
+      if (!x.headSent) x.respond(200, this.#head(), wire.httpTrailers ? "trailers" : "body");
+      const end = wire.end(undefined, trailers, this.#binary);
+      x.end(end.last, end.trailers);
+    } catch (e) {
+      this.#log.error({ err: e }, "proxied response could not be written");
+      x.cancel();
+      return this.#finish(new ConnectError("the response could not be written", Code.Internal));
+    }
+    this.#finish(undefined);
+  }
+
+  #writeUnary(body: Uint8Array, compressed: boolean, trailers: Headers): void {
+    if (this.#done) return;
+    const head = this.#head(compressed);
+    copyMetadata(trailers, head, "trailer-");
+    head["content-length"] = body.byteLength;
+    this.#x.respond(200, head, "body");
+    this.#x.end(body);
+    this.#finish(undefined);
+  }
+
+  /** Ends the call with an error, in the client's protocol, with the upstream's metadata. */
+  #fail(e: unknown, trailers?: Headers): void {
+    if (this.#done) return;
+    const error = e instanceof ConnectError ? e : this.#internal(e);
+    const x = this.#x;
+    if (x.clientGone) return this.#finish(error);
+    try {
+      if (this.#wire.unary && !x.headSent) {
+        const out: OutgoingHttpHeaders = { "x-request-id": this.#requestId };
+        const { status, body } = connectUnaryError(error, out, this.#upstreamHeaders, trailers, this.#route.codec.jsonOptions);
+        this.#env.cors.applyToResponse(headerValue(x.headers.origin), out);
+        x.respond(status, out, "body");
+        x.end(body);
+      } else {
+        if (!x.headSent) x.respond(200, this.#head(), this.#wire.httpTrailers ? "trailers" : "body");
+        const end = this.#wire.end(error, trailers, this.#binary);
+        x.end(end.last, end.trailers);
+      }
+    } catch (w) {
+      this.#log.error({ err: w }, "proxied error could not be written");
+      x.cancel();
+    }
+    this.#finish(error);
+  }
+
+  #internal(e: unknown): ConnectError {
+    this.#log.error({ err: e, rpc: this.#route.path }, "proxy route failed; the client gets INTERNAL");
+    return new ConnectError(`internal error; the server log has the details under request id ${this.#requestId}`, Code.Internal);
+  }
+
+  get #log(): Logger {
+    return this.#env.log.child({ reqId: this.#requestId });
+  }
+
+  #abortWith(error: ConnectError, write: boolean): void {
+    if (this.#done) return;
+    if (write && !this.#x.clientGone) this.#fail(error);
+    else this.#finish(error);
+  }
+
+  #finish(error: ConnectError | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    const env = this.#env;
+    env.deadlines.remove(this);
+    env.inFlight.end(this);
+    // Cancels the upstream call if it is still running (RST_STREAM CANCEL).
+    if (error !== undefined) this.#cancel.abort(error);
+    const body = this.#body;
+    if (body !== undefined) {
+      body.detach();
+      if (!body.ended && !this.#x.clientGone) this.#x.stopReading();
+    } else if (!this.#x.clientGone) {
+      this.#x.stopReading();
+    }
+    if (env.logCalls) {
+      const code = error === undefined ? "OK" : (Code[error.code] ?? error.code);
+      env.log.info({ reqId: this.#requestId, rpc: this.#route.path, upstream: this.#route.upstream.name, code, ms: Math.round((performance.now() - this.#started) * 10) / 10 }, "rpc");
+    }
+  }
+}
