@@ -121,7 +121,13 @@ export class ProxyCall implements Deadlined {
       const binary = this.#binary ? bytes : toBinary(this.#method.input, route.codec.parse(bytes, false));
       return upstreamUnary ? binary : encodeEnvelope(0, binary);
     };
+    // Unary and server-streaming calls carry exactly one request message; the
+    // gateway checks, as the upstream (a Connect unary body, say) may not see how many were sent.
+    const single = this.#method.methodKind === "unary" || this.#method.methodKind === "server_streaming";
+    const kindName = this.#method.methodKind === "unary" ? "unary" : "server-streaming";
+    let received = 0;
     const onMessage = (bytes: Uint8Array, size: number) => {
+      if (single && ++received > 1) return this.#fail(new ConnectError(`protocol error: received extra input message for ${kindName} method`, Code.Unimplemented));
       let framed: Uint8Array;
       try {
         framed = toUpstream(bytes);
@@ -141,12 +147,17 @@ export class ProxyCall implements Deadlined {
     } else {
       this.#body = new RequestBody(x, { enveloped: !wire.unary, limit: route.readMaxBytes, compression: negotiated.request }, {
         message: onMessage,
-        end: () => requests.end(),
+        end: () => {
+          if (single && received === 0) return this.#fail(new ConnectError(`protocol error: missing input message for ${kindName} method`, Code.Unimplemented));
+          requests.end();
+        },
         // A bad request body is the client's error, not the upstream's.
         fail: (e) => this.#fail(e),
       });
     }
-    void this.#forward(requests, clientMs === undefined ? Date.now() + deadlineMs : Date.now() + clientMs);
+    // Only the client's own deadline is passed on; the default one is the
+    // gateway's to enforce (it cancels the upstream call when it fires).
+    void this.#forward(requests, clientMs === undefined ? undefined : Date.now() + clientMs);
   }
 
   /** Ends the call now (drain timeout); the client gets `error`. */
@@ -158,13 +169,13 @@ export class ProxyCall implements Deadlined {
     this.#abortWith(timedOut(), true);
   }
 
-  async #forward(requests: InboundMessages<Uint8Array>, deadline: number): Promise<void> {
+  async #forward(requests: InboundMessages<Uint8Array>, deadline: number | undefined): Promise<void> {
     const route = this.#route;
     let end: ResponseEnd;
     try {
       const response = await callUpstream(route.upstream, { headers: this.#upstreamRequestHeaders(), body: requests }, {
         signal: this.#cancel.signal,
-        deadline,
+        ...(deadline !== undefined ? { deadline } : {}),
         retry: route.retry,
       });
       if (this.#done) return;

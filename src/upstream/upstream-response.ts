@@ -103,7 +103,11 @@ export async function readUpstreamResponse(
     if (source["grpc-status"] === undefined) return { error: new ConnectError("the upstream's response ended without a grpc-status", Code.Internal), trailers: new Headers() };
     return { error: grpcStatusError(source), trailers: responseMetadata(t, false).header };
   }
-  if (ending === undefined) return { error: new ConnectError("the upstream's response ended without its status", Code.Internal), trailers: new Headers() };
+  if (ending === undefined) {
+    // gRPC-Web's Trailers-Only: the status in the response headers and no body.
+    if (protocol === "grpc-web" && headers["grpc-status"] !== undefined) return { error: grpcStatusError(headers), trailers: new Headers() };
+    return { error: new ConnectError("the upstream's response ended without its status", Code.Internal), trailers: new Headers() };
+  }
   const end = (ending.flags & compressedFlag) !== 0 && compression !== null ? await decompress(compression, ending.data, limit) : ending.data;
   return protocol === "grpc-web" ? grpcWebEnd(end) : connectEnd(end);
 }

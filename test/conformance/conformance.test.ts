@@ -3,7 +3,9 @@
 // server configuration (HTTP/1.1 and HTTP/2; Connect, gRPC and gRPC-Web; TLS
 // with and without client certificates), and its reference clients call the
 // ConformanceService function in test/conformance/functions/ through it with
-// every codec and compression config.yaml declares. No case is allowed to
+// every codec and compression config.yaml declares. Then the same suite three
+// more times through a proxy route to the suite's own reference server, one
+// run per upstream protocol (gRPC, Connect, gRPC-Web). No case is allowed to
 // fail: there is no known-failing list.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -12,9 +14,10 @@ import path from "node:path";
 import { test } from "node:test";
 import { cli, root } from "../support/gateway.js";
 import { findTool } from "../support/tools.js";
-import { conformanceVersion, generateConformanceCode, installCommand } from "./generate.js";
+import { conformanceVersion, genDir, generateConformanceCode, installCommand, referenceInstall } from "./generate.js";
 
 const runner = findTool("connectconformance", installCommand);
+const reference = findTool("referenceserver", referenceInstall);
 
 /** The whole run takes 2–3 minutes on two cores; a hang must not hold CI for longer than this. */
 const runnerTimeoutMs = 8 * 60_000;
@@ -24,12 +27,18 @@ interface RunResult {
   output: string;
 }
 
-/** Runs connectconformance, echoing its output as it comes so that CI logs show progress. */
-function runConformance(tool: string): Promise<RunResult> {
+/**
+ * Runs connectconformance, echoing its output as it comes so that CI logs
+ * show progress. With `upstreamProtocol`, the gateway proxies the service to
+ * the reference server in that protocol (see server-launcher.ts).
+ */
+function runConformance(tool: string, upstreamProtocol?: string): Promise<RunResult> {
   const launcher = ["node", "--import", "tsx", "test/conformance/server-launcher.ts"];
-  const args = ["--mode", "server", "--conf", "test/conformance/config.yaml", "-v", "--", ...launcher];
-  process.stdout.write(`\n$ connectconformance ${args.join(" ")}\n`);
-  const child = spawn(tool, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const conf = upstreamProtocol === undefined ? "test/conformance/config.yaml" : "test/conformance/config-proxy.yaml";
+  const args = ["--mode", "server", "--conf", conf, "-v", "--", ...launcher];
+  const env = upstreamProtocol === undefined ? process.env : { ...process.env, CONFORMANCE_UPSTREAM_PROTOCOL: upstreamProtocol };
+  process.stdout.write(`\n$ ${upstreamProtocol ? `CONFORMANCE_UPSTREAM_PROTOCOL=${upstreamProtocol} ` : ""}connectconformance ${args.join(" ")}\n`);
+  const child = spawn(tool, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const echo = (chunk: Buffer) => {
     output += chunk.toString();
@@ -53,19 +62,36 @@ function runConformance(tool: string): Promise<RunResult> {
   });
 }
 
-test(`Connect conformance ${conformanceVersion}, server mode: every case passes`, { skip: runner.skip, timeout: runnerTimeoutMs + 120_000 }, async () => {
+let prepared: string | undefined;
+
+/** Checks the runner's version and the build; generates and type-checks the suite's code once per run. */
+function prepare(): string {
+  if (prepared !== undefined) return prepared;
   const tool = runner.path!;
   const version = execFileSync(tool, ["--version"], { encoding: "utf8" }).trim();
   assert.ok(version.endsWith(` ${conformanceVersion}`), `${tool} is ${version}; this suite pins ${conformanceVersion}: ${installCommand}`);
   assert.ok(existsSync(cli), `${path.relative(root, cli)} is missing; run "npm run build" first (npm test does)`);
-
   generateConformanceCode();
   // The root tsconfig.json cannot see this folder's generated code; check it now that it exists.
   execFileSync(path.join(root, "node_modules/.bin/tsc"), ["-p", "test/conformance/tsconfig.json"], { cwd: root, stdio: "inherit" });
+  assert.ok(existsSync(genDir));
+  prepared = tool;
+  return tool;
+}
 
-  const { code, output } = await runConformance(tool);
+async function expectEveryCasePasses(upstreamProtocol?: string): Promise<void> {
+  const tool = prepare();
+  const { code, output } = await runConformance(tool, upstreamProtocol);
   const summary = /^\d+ passed, \d+ failed.*$/m.exec(output)?.[0] ?? "(no summary: the runner did not finish)";
   const failed = output.split("\n").filter((line) => line.startsWith("FAILED: "));
   assert.equal(code, 0, `connectconformance exited with ${code}: ${summary}\n${failed.join("\n")}`);
   assert.match(summary, / 0 failed/);
-});
+}
+
+test(`Connect conformance ${conformanceVersion}, server mode: every case passes`, { skip: runner.skip, timeout: runnerTimeoutMs + 120_000 }, () => expectEveryCasePasses());
+
+// The same suite through a proxy route: whatever protocol the client speaks,
+// the upstream (the suite's reference server) is spoken to in one protocol.
+for (const upstream of ["grpc", "connect", "grpc-web"]) {
+  test(`Connect conformance ${conformanceVersion} through a proxy route to a ${upstream} upstream: every case passes`, { skip: runner.skip ?? reference.skip, timeout: runnerTimeoutMs + 120_000 }, () => expectEveryCasePasses(upstream));
+}

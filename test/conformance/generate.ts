@@ -12,6 +12,8 @@ import { root } from "../support/gateway.js";
 export const conformanceVersion = "v1.0.5";
 export const conformanceModule = "connectrpc.com/conformance";
 export const installCommand = `go install ${conformanceModule}/cmd/connectconformance@${conformanceVersion}`;
+/** The suite's reference server, the upstream of the proxy-route runs. */
+export const referenceInstall = `go install ${conformanceModule}/cmd/referenceserver@${conformanceVersion}`;
 
 export const genDir = path.join(root, "test/conformance/gen");
 

@@ -9,16 +9,31 @@
 // One gateway port serves HTTP/1.1 and HTTP/2 side by side (h2c by prior
 // knowledge, or ALPN with TLS), so the requested HTTP version needs no
 // setting; HTTP/3 is not served and is refused.
+//
+// With CONFORMANCE_UPSTREAM_PROTOCOL=grpc|connect|grpc-web, the gateway
+// serves no function: it proxies ConformanceService (a proxy route) to the
+// conformance suite's own reference server, started here over h2c, in that
+// protocol. The runner's clients then test the proxy end to end: whatever
+// the client protocol, the upstream leg speaks the one chosen.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { HTTPVersion } from "./gen/connectrpc/conformance/v1/config_pb.js";
+import { HTTPVersion, Protocol } from "./gen/connectrpc/conformance/v1/config_pb.js";
+import { findTool } from "../support/tools.js";
+import { referenceInstall } from "./generate.js";
 import { type ServerCompatRequest, ServerCompatRequestSchema, ServerCompatResponseSchema } from "./gen/connectrpc/conformance/v1/server_compat_pb.js";
 import { cli, root } from "../support/gateway.js";
 
 const functionsDir = path.join(root, "test/conformance/functions");
+
+/** A functions folder with nothing in it: the proxy route serves the service. */
+function emptyFunctionsDir(dir: string): string {
+  const empty = path.join(dir, "functions");
+  mkdirSync(empty, { recursive: true });
+  return empty;
+}
 const host = "127.0.0.1";
 
 /** Reads stdin to its end (the runner closes it after the request). */
@@ -61,14 +76,56 @@ function gatewayArgs(req: ServerCompatRequest, dir: string): string[] {
   return args;
 }
 
+const upstreamProtocol = process.env.CONFORMANCE_UPSTREAM_PROTOCOL;
+const referenceProtocol: Record<string, Protocol> = { grpc: Protocol.GRPC, connect: Protocol.CONNECT, "grpc-web": Protocol.GRPC_WEB };
+
+/**
+ * Starts the suite's reference server (connect-go) over h2c, as the
+ * upstream of a proxy route, and writes the gateway config that routes
+ * ConformanceService to it. Returns the config file.
+ */
+async function startReferenceUpstream(req: ServerCompatRequest, dir: string, cleanup: (() => void)[]): Promise<string> {
+  const protocol = referenceProtocol[upstreamProtocol!];
+  if (protocol === undefined) throw new Error(`CONFORMANCE_UPSTREAM_PROTOCOL=${upstreamProtocol}: expected grpc, connect or grpc-web`);
+  const tool = findTool("referenceserver", referenceInstall).path!;
+  const child = spawn(tool, [], { stdio: ["pipe", "pipe", "inherit"] });
+  cleanup.push(() => child.kill("SIGTERM"));
+  const upstreamReq = create(ServerCompatRequestSchema, { protocol, httpVersion: HTTPVersion.HTTP_VERSION_2, useTls: false, messageReceiveLimit: req.messageReceiveLimit });
+  child.stdin!.end(frame(toBinary(ServerCompatRequestSchema, upstreamReq)));
+  const chunks: Buffer[] = [];
+  const res = await new Promise<{ host: string; port: number }>((resolve, reject) => {
+    child.on("exit", (code) => reject(new Error(`referenceserver exited with ${code} before answering`)));
+    child.stdout!.on("data", (c: Buffer) => {
+      chunks.push(c);
+      const data = Buffer.concat(chunks);
+      if (data.length < 4 || data.length < 4 + data.readUInt32BE(0)) return;
+      const r = fromBinary(ServerCompatResponseSchema, data.subarray(4, 4 + data.readUInt32BE(0)));
+      resolve({ host: r.host || "127.0.0.1", port: r.port });
+    });
+  });
+  const file = path.join(dir, "sluice.config.json");
+  writeFileSync(file, JSON.stringify({
+    protoGenDir: path.join(root, "test/conformance/gen"),
+    upstreams: { reference: { url: `http://${res.host}:${res.port}`, protocol: upstreamProtocol, retry: { maxAttempts: 1 } } },
+    routes: { "connectrpc.conformance.v1.ConformanceService": { upstream: "reference" } },
+  }));
+  return file;
+}
+
 async function main(): Promise<number> {
   const req = fromBinary(ServerCompatRequestSchema, unframe(await readStdin()));
   if (req.httpVersion === HTTPVersion.HTTP_VERSION_3) throw new Error("HTTP/3 is not served by Sluice");
 
   const dir = mkdtempSync(path.join(os.tmpdir(), "sluice-conformance-"));
+  const cleanup: (() => void)[] = [];
+  const args = gatewayArgs(req, dir);
+  if (upstreamProtocol !== undefined) {
+    const config = await startReferenceUpstream(req, dir, cleanup);
+    args.push("--config", config, "--functions", emptyFunctionsDir(dir));
+  }
   // Only the flags decide the gateway's config, not SLUICE_* variables around the test run.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SLUICE_")));
-  const gateway = spawn(process.execPath, [cli, ...gatewayArgs(req, dir)], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
+  const gateway = spawn(process.execPath, [cli, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<number>((resolve) => gateway.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
   const stop = () => gateway.kill("SIGTERM");
   process.on("SIGTERM", stop);
@@ -102,6 +159,7 @@ async function main(): Promise<number> {
   }, 1000).unref();
 
   const code = await exited;
+  for (const c of cleanup) c();
   rmSync(dir, { recursive: true, force: true });
   if (!listening) process.stderr.write(`${banner}\nthe gateway exited with code ${code} before it was listening\n`);
   return code;
