@@ -4,16 +4,20 @@
 // kinds, metadata, errors with details, deadlines, and an upstream that is
 // down. Plus ctx.upstream from a function file.
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import http2 from "node:http2";
+import { setTimeout as sleep } from "node:timers/promises";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ProbeDetailSchema, ProbeService } from "../gen/probe/v1/probe_pb.js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ProbeDetailSchema, ProbeRequestSchema, ProbeService } from "../gen/probe/v1/probe_pb.js";
 import { client, from, transports } from "../support/clients.js";
 import { root, startGateway, type RunningGateway } from "../support/gateway.js";
-import { h1Request } from "../support/raw-http.js";
-import { startUpstream, type UpstreamProcess } from "../support/upstream-process.js";
+import { envelope, h1Request } from "../support/raw-http.js";
+import { eventually, startUpstream, type UpstreamProcess } from "../support/upstream-process.js";
 
 const upstreamKinds = [
   { protocol: "grpc", impl: "grpc-js" },
@@ -105,6 +109,33 @@ for (const { protocol, impl } of upstreamKinds) {
         });
       }
     }
+
+    test("backpressure crosses the proxy: a client that stops reading stops the upstream's stream", async () => {
+      const session = http2.connect(gw.url);
+      session.on("error", () => {});
+      const stream = session.request({ ":method": "POST", ":path": "/probe.v1.ProbeService/ServerStream", "content-type": "application/grpc" });
+      stream.on("error", () => {});
+      stream.end(envelope(toBinary(ProbeRequestSchema, create(ProbeRequestSchema, { text: "stall", count: 0, responseBytes: 1024 }))));
+      // Read one chunk, then stop reading: flow control windows fill up on the way.
+      await once(stream, "data");
+      stream.pause();
+      const streamed = async () => (await upstream.stats()).streamedMessages;
+      let last = await streamed();
+      let steady = 0;
+      for (let i = 0; i < 60 && steady < 3; i++) {
+        await sleep(250);
+        const now = await streamed();
+        steady = now === last ? steady + 1 : 0;
+        last = now;
+      }
+      assert.equal(steady, 3, `the upstream kept streaming (${last} messages) to a client that does not read`);
+      // Bounded by the windows and buffers on the way (64 KiB windows, 1 KiB messages), not by the stream.
+      assert.ok(last < 2_000, `${last} messages produced for a stalled client`);
+      const cancelledBefore = (await upstream.stats()).cancelledCalls;
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      session.close();
+      await eventually(async () => (await upstream.stats()).cancelledCalls > cancelledBefore, 10_000, "the upstream call to be cancelled");
+    });
 
     test("bidi over HTTP/1.1 is the protocol's clear error (HTTP 505)", async () => {
       const res = await h1Request(gw.port, { path: "/probe.v1.ProbeService/Bidi", headers: { "content-type": "application/connect+proto" }, body: Buffer.alloc(0) });

@@ -12,6 +12,8 @@ export interface UpstreamStats {
   activeCalls: number;
   cancelledCalls: number;
   totalCalls: number;
+  /** Server-streaming messages the upstream has produced. */
+  streamedMessages: number;
   /** Per request key (the request's text): when each attempt arrived (ms since epoch). */
   attempts: Record<string, number[]>;
 }

@@ -41,6 +41,8 @@ const attempts = new Map<string, number[]>();
 let activeCalls = 0;
 let cancelledCalls = 0;
 let totalCalls = 0;
+/** Server-streaming messages produced so far (a stalled reader should stop this count). */
+let streamedMessages = 0;
 const sockets = new Set<net.Socket>();
 let totalConnections = 0;
 
@@ -124,6 +126,7 @@ const probe = {
       if (failure && !(req.count > 0)) throw failure;
       for (let i = 1; req.count === 0 || i <= req.count; i++) {
         if (req.sleepMs > 0) await sleep(req.sleepMs, call.signal);
+        streamedMessages += 1;
         yield respond(req, call, i);
       }
       if (failure) throw failure;
@@ -304,6 +307,7 @@ process.on("message", (msg: { id: number; cmd: string }) => {
     activeCalls,
     cancelledCalls,
     totalCalls,
+    streamedMessages,
     attempts: Object.fromEntries(attempts),
   };
   process.send!({ id: msg.id, stats });
