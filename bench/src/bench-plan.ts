@@ -27,6 +27,12 @@ export interface BenchPlan {
     perCallMessages: number;
   };
   bidi: { streamCounts: number[]; seconds: number };
+  /** Latency at half of grpc-js's saturation rate: seconds per run. */
+  fixedRate: { seconds: number };
+  /** sluice start --workers 2 against one process: seconds per run, h2load connections. */
+  workers: { seconds: number; clients: number };
+  /** Proxy route and ctx.upstream against a direct call: seconds per run, the fixed rate, messages streamed. */
+  proxy: { seconds: number; fixedRps: number; streamMessages: number };
   stall: { seconds: number; runs: { mode: StallMode; streams: number }[] };
   coldStart: { runs: number; generatedFunctions: number };
   /** Seconds of CPU profile of the Sluice gRPC unary arm; 0 skips it. */
@@ -48,6 +54,9 @@ export const plans: Record<BenchMode, BenchPlan> = {
     unary: { clients: 8, streams: 8, warmupSeconds: 2, seconds: 5 },
     serverStream: { singleCallMessages: 100_000, concurrentCalls: 64, perCallMessages: 2_000 },
     bidi: { streamCounts: [1, 64], seconds: 4 },
+    fixedRate: { seconds: 5 },
+    workers: { seconds: 5, clients: 8 },
+    proxy: { seconds: 5, fixedRps: 2000, streamMessages: 50_000 },
     stall: { seconds: 30, runs: allStalls },
     coldStart: { runs: 3, generatedFunctions: 50 },
     profileSeconds: 10,
@@ -59,6 +68,9 @@ export const plans: Record<BenchMode, BenchPlan> = {
     unary: { clients: 8, streams: 8, warmupSeconds: 0.5, seconds: 1 },
     serverStream: { singleCallMessages: 20_000, concurrentCalls: 64, perCallMessages: 300 },
     bidi: { streamCounts: [1, 64], seconds: 1 },
+    fixedRate: { seconds: 1 },
+    workers: { seconds: 1, clients: 8 },
+    proxy: { seconds: 1, fixedRps: 2000, streamMessages: 10_000 },
     stall: { seconds: 3, runs: allStalls },
     coldStart: { runs: 1, generatedFunctions: 50 },
     profileSeconds: 0,
@@ -70,6 +82,9 @@ export const plans: Record<BenchMode, BenchPlan> = {
     unary: { clients: 2, streams: 4, warmupSeconds: 0, requests: 200 },
     serverStream: { singleCallMessages: 200, concurrentCalls: 64, perCallMessages: 10 },
     bidi: { streamCounts: [1, 8], seconds: 0.3 },
+    fixedRate: { seconds: 0.3 },
+    workers: { seconds: 0.3, clients: 2 },
+    proxy: { seconds: 0.3, fixedRps: 200, streamMessages: 200 },
     stall: { seconds: 3, runs: [{ mode: "flow-control", streams: 1 }] },
     coldStart: { runs: 1, generatedFunctions: 50 },
     profileSeconds: 0,

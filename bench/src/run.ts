@@ -28,6 +28,10 @@ import { runServerStream } from "./scenarios/server-stream.js";
 import { runStalledConsumer } from "./scenarios/stalled-consumer.js";
 import { runTypeCheckLatency } from "./scenarios/type-check-latency.js";
 import { runUnary } from "./scenarios/unary.js";
+import { runFixedRate } from "./scenarios/fixed-rate.js";
+import { runProxy } from "./scenarios/proxy.js";
+import { runWorkers } from "./scenarios/workers.js";
+import { heapAfterFullGc } from "./process/gc-trace.js";
 
 const usage = `Usage: node bench/.build/src/run.js [--quick | --smoke | --profile] [--out <dir>]
 
@@ -99,9 +103,15 @@ async function main(): Promise<number> {
   }
   try {
     // Unary: every server at once (idle ones cost nothing), arms interleaved.
-    let servers = await startAll(Object.keys(serverArgv) as ServerId[], cores.server);
+    // --trace-gc: the heap each full collection leaves, reported beside the RSS.
+    let servers = await startAll(Object.keys(serverArgv) as ServerId[], cores.server, ["--trace-gc"]);
     const unary = await runUnary(ctx, servers);
     checks.push(...unary.map((u) => u.check));
+    const fixedRate = await runFixedRate(ctx, servers, unary);
+    const heapAfterGc = [...servers.values()].flatMap((s) => {
+      const h = heapAfterFullGc(s.output());
+      return h ? [{ server: s.name, ...h }] : [];
+    });
     await stopAll(servers);
 
     // Streaming on fresh processes, so their peak RSS is their own.
@@ -123,6 +133,8 @@ async function main(): Promise<number> {
       stalledConsumer.push(r);
     }
 
+    const workers = await runWorkers(ctx);
+    const proxy = await runProxy(ctx);
     const coldStart = await runColdStart(ctx);
     // One-file edits in sluice dev: the save → type-error-on-screen time.
     const typeCheckLatency = await runTypeCheckLatency(args.mode === "full" ? 10 : args.mode === "quick" ? 5 : 1, ctx.log);
@@ -141,6 +153,10 @@ async function main(): Promise<number> {
       plan,
       checks,
       unary,
+      heapAfterGc,
+      fixedRate,
+      workers,
+      proxy,
       serverStream,
       bidi,
       stalledConsumer,
@@ -162,10 +178,10 @@ async function main(): Promise<number> {
   }
 }
 
-async function startAll(ids: readonly ServerId[], pin: string[]): Promise<Map<ServerId, ServerProcess>> {
+async function startAll(ids: readonly ServerId[], pin: string[], nodeFlags: string[] = []): Promise<Map<ServerId, ServerProcess>> {
   const servers = new Map<ServerId, ServerProcess>();
   try {
-    for (const id of ids) servers.set(id, await startServer(id, serverArgv[id](), { pin }));
+    for (const id of ids) servers.set(id, await startServer(id, serverArgv[id](), { pin, nodeFlags }));
   } catch (e) {
     await stopAll(servers);
     throw e;

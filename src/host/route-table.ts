@@ -44,6 +44,8 @@ export interface ProxyRoute extends Omit<FunctionRoute, "kind" | "impl"> {
   forwardHeaders: string[] | undefined;
   setHeaders: Record<string, string>;
   retry: Partial<RetryPolicy>;
+  /** The upstream's retry policy with the route's overrides. */
+  retryPolicy: RetryPolicy;
 }
 
 export type Route = FunctionRoute | ProxyRoute;

@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { ConnectError } from "@connectrpc/connect";
 import type { RpcProtocol } from "./content-type.js";
+import type { Metadata } from "./metadata.js";
 
 /**
  * How one protocol puts a response on the wire. The RPC engine decides what
@@ -34,5 +35,5 @@ export interface Wire {
    * The end of a response whose head has gone out (or goes out with it):
    * body bytes to write last, and HTTP trailers.
    */
-  end(error: ConnectError | undefined, trailer: Headers | undefined, binary: boolean): { last?: Uint8Array; trailers?: OutgoingHttpHeaders };
+  end(error: ConnectError | undefined, trailer: Metadata | undefined, binary: boolean): { last?: Uint8Array; trailers?: OutgoingHttpHeaders };
 }

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from "node:http";
-import type http2 from "node:http2";
+import http2 from "node:http2";
 import { fromBinary, toBinary, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
@@ -9,7 +9,7 @@ import { negotiateCompression, type Compression } from "../protocol/compression.
 import { connectUnaryError } from "../protocol/connect/connect-wire.js";
 import type { RequestType } from "../protocol/content-type.js";
 import { compressedFlag, encodeEnvelope } from "../protocol/envelope.js";
-import { copyMetadata, headerValue } from "../protocol/metadata.js";
+import { copyMetadata, headerValue, type Metadata } from "../protocol/metadata.js";
 import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
 import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "../rpc/call-env.js";
@@ -17,9 +17,21 @@ import type { Exchange } from "../rpc/exchange.js";
 import type { QueryMessage } from "../rpc/function-call.js";
 import { InboundMessages } from "../rpc/inbound-messages.js";
 import { RequestBody } from "../rpc/request-body.js";
+import { retryBackoffMs } from "./backoff.js";
+import { wasNotProcessed } from "./not-processed.js";
+import { parseRetryPushback } from "./retry-pushback.js";
+import { streamEndpoint, streamFailure } from "./stream-outcome.js";
 import { callUpstream } from "./upstream-call.js";
-import { readUpstreamResponse, responseMetadata, type ResponseEnd } from "./upstream-response.js";
+import { readUpstreamResponse, ResponseDecoder, responseMetadata, type ResponseEnd } from "./upstream-response.js";
 
+/** How one attempt of a single-message call ended. */
+type AttemptOutcome =
+  /** The call is over: pass this on (a message reached the client, or the response ended without an error). */
+  | { kind: "done"; end: ResponseEnd }
+  /** It failed before any message reached the client: it may be retried. */
+  | { kind: "failed"; error: ConnectError; unprocessed: boolean; pushback: number | "stop" | undefined; trailers?: Metadata };
+
+const noOptions = Object.freeze({});
 const clientGone = new ConnectError("the client cancelled the call or went away", Code.Canceled);
 const timedOut = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
 
@@ -69,10 +81,13 @@ export class ProxyCall implements Deadlined {
   readonly #env: CallEnv;
   readonly #requestId: string;
   readonly #started: number;
-  readonly #cancel = new AbortController();
+  /** Client and bidi streams: cancels callUpstream (its waits, retries and stream). */
+  #cancel: AbortController | undefined;
+  /** Unary and server streaming: the attempt's upstream stream, cancelled if the call ends first. */
+  #attemptStream: http2.ClientHttp2Stream | undefined;
   #body: RequestBody | undefined;
   #responseCompression: Compression | null = null;
-  #upstreamHeaders: Headers | undefined;
+  #upstreamHeaders: Metadata | undefined;
   /** Connect unary clients: the one response message, sent with the status at the end. */
   #unaryMessage: Uint8Array | undefined;
   #done = false;
@@ -110,54 +125,83 @@ export class ProxyCall implements Deadlined {
     if (negotiated.error) return this.#fail(negotiated.error);
     this.#responseCompression = negotiated.response;
 
-    const requests = new InboundMessages<Uint8Array>({
-      pause: () => this.#body?.pause(),
-      resume: () => this.#body?.resume(),
-      onReturn: () => this.#body?.detach(),
-    });
     const upstreamUnary = route.upstreamUnary;
     const toUpstream = (bytes: Uint8Array): Uint8Array => {
       // The upstream is always spoken to in protobuf binary; JSON is transcoded.
       const binary = this.#binary ? bytes : toBinary(this.#method.input, route.codec.parse(bytes, false));
       return upstreamUnary ? binary : encodeEnvelope(0, binary);
     };
-    // Unary and server-streaming calls carry exactly one request message; the
-    // gateway checks, as the upstream (a Connect unary body, say) may not see how many were sent.
-    const single = this.#method.methodKind === "unary" || this.#method.methodKind === "server_streaming";
+    // Only the client's own deadline is passed on; the default one is the
+    // gateway's to enforce (it cancels the upstream call when it fires).
+    const deadline = clientMs === undefined ? undefined : Date.now() + clientMs;
+    const kind = this.#method.methodKind;
+    if (kind === "unary" || kind === "server_streaming") return this.#runSingle(query, negotiated.request, toUpstream, deadline);
+    this.#runStream(negotiated.request, toUpstream, deadline);
+  }
+
+  /**
+   * Unary and server streaming: exactly one request message (the gateway
+   * checks, as an upstream taking a Connect unary body could not tell),
+   * then one attempt after another on the pool (#forwardOne).
+   */
+  #runSingle(query: QueryMessage | undefined, compression: Compression | null, toUpstream: (b: Uint8Array) => Uint8Array, deadline: number | undefined): void {
     const kindName = this.#method.methodKind === "unary" ? "unary" : "server-streaming";
-    let received = 0;
-    const onMessage = (bytes: Uint8Array, size: number) => {
-      if (single && ++received > 1) return this.#fail(new ConnectError(`protocol error: received extra input message for ${kindName} method`, Code.Unimplemented));
+    let message: Uint8Array | undefined;
+    const send = (bytes: Uint8Array) => {
       let framed: Uint8Array;
       try {
         framed = toUpstream(bytes);
       } catch (e) {
         return this.#fail(e);
       }
-      requests.push(framed, size);
+      void this.#forwardOne(framed, deadline);
     };
     if (query !== undefined) {
-      const compression = negotiated.request;
-      const deliver = (bytes: Uint8Array) => {
-        onMessage(bytes, bytes.byteLength);
-        requests.end();
-      };
-      if (compression === null) deliver(query.message);
-      else compression.decompress(query.message, route.readMaxBytes).then(deliver, (e: unknown) => this.#fail(e));
-    } else {
-      this.#body = new RequestBody(x, { enveloped: !wire.unary, limit: route.readMaxBytes, compression: negotiated.request }, {
-        message: onMessage,
-        end: () => {
-          if (single && received === 0) return this.#fail(new ConnectError(`protocol error: missing input message for ${kindName} method`, Code.Unimplemented));
-          requests.end();
-        },
-        // A bad request body is the client's error, not the upstream's.
-        fail: (e) => this.#fail(e),
-      });
+      if (compression === null) send(query.message);
+      else compression.decompress(query.message, this.#route.readMaxBytes).then(send, (e: unknown) => this.#fail(e));
+      return;
     }
-    // Only the client's own deadline is passed on; the default one is the
-    // gateway's to enforce (it cancels the upstream call when it fires).
-    void this.#forward(requests, clientMs === undefined ? undefined : Date.now() + clientMs);
+    this.#body = new RequestBody(this.#x, { enveloped: !this.#wire.unary, limit: this.#route.readMaxBytes, compression }, {
+      message: (bytes) => {
+        if (message !== undefined) return this.#fail(new ConnectError(`protocol error: received extra input message for ${kindName} method`, Code.Unimplemented));
+        message = bytes;
+      },
+      end: () => {
+        if (this.#done) return;
+        if (message === undefined) return this.#fail(new ConnectError(`protocol error: missing input message for ${kindName} method`, Code.Unimplemented));
+        send(message);
+      },
+      // A bad request body is the client's error, not the upstream's.
+      fail: (e) => this.#fail(e),
+    });
+  }
+
+  /**
+   * Client and bidi streaming: the client's messages flow to the upstream as
+   * they come, read no faster than it takes them (InboundMessages pauses the
+   * body), through callUpstream, which keeps what it needs to replay on a
+   * retry.
+   */
+  #runStream(compression: Compression | null, toUpstream: (b: Uint8Array) => Uint8Array, deadline: number | undefined): void {
+    const requests = new InboundMessages<Uint8Array>({
+      pause: () => this.#body?.pause(),
+      resume: () => this.#body?.resume(),
+      onReturn: () => this.#body?.detach(),
+    });
+    this.#body = new RequestBody(this.#x, { enveloped: true, limit: this.#route.readMaxBytes, compression }, {
+      message: (bytes, size) => {
+        let framed: Uint8Array;
+        try {
+          framed = toUpstream(bytes);
+        } catch (e) {
+          return this.#fail(e);
+        }
+        requests.push(framed, size);
+      },
+      end: () => requests.end(),
+      fail: (e) => this.#fail(e),
+    });
+    void this.#forwardStream(requests, deadline);
   }
 
   /** Ends the call now (drain timeout); the client gets `error`. */
@@ -169,9 +213,111 @@ export class ProxyCall implements Deadlined {
     this.#abortWith(timedOut(), true);
   }
 
-  async #forward(requests: InboundMessages<Uint8Array>, deadline: number | undefined): Promise<void> {
+  /**
+   * One request message to the upstream, retried per the upstream's (or
+   * route's) policy while no response message has reached the client: on a
+   * retryable status, or when the upstream did not process the call. Each
+   * attempt is one stream on the pool, read as its frames arrive.
+   */
+  async #forwardOne(frame: Uint8Array, deadline: number | undefined): Promise<void> {
+    const route = this.#route;
+    const upstream = route.upstream;
+    const policy = route.retryPolicy;
+    upstream.counters.calls += 1;
+    upstream.budget.recordCall();
+    let avoid: Set<string> | undefined;
+    const headers = this.#upstreamRequestHeaders();
+    for (let attempt = 1; ; attempt++) {
+      if (this.#done) return;
+      let outcome: AttemptOutcome;
+      try {
+        const stream = await upstream.openStream(headers, deadline === undefined ? (avoid === undefined ? noOptions : { avoid }) : { deadline, ...(avoid ? { avoid } : {}) });
+        if (this.#done) {
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+          return;
+        }
+        if (attempt < policy.maxAttempts) {
+          const endpoint = streamEndpoint(stream);
+          if (endpoint !== undefined) (avoid ??= new Set()).add(endpoint);
+        }
+        this.#attemptStream = stream;
+        outcome = await this.#attempt(stream, frame);
+        this.#attemptStream = undefined;
+      } catch (e) {
+        outcome = { kind: "failed", error: ConnectError.from(e), unprocessed: wasNotProcessed(e), pushback: undefined };
+      }
+      if (this.#done) return;
+      if (outcome.kind === "done") return this.#end(outcome.end.error, outcome.end.trailers);
+      const { error, unprocessed, pushback } = outcome;
+      const fail = () => this.#fail(error, outcome.trailers);
+      if (attempt >= policy.maxAttempts || pushback === "stop" || !(unprocessed || policy.retryableCodes.includes(error.code))) return fail();
+      const delay = pushback ?? retryBackoffMs(attempt, policy);
+      if (deadline !== undefined && Date.now() + delay >= deadline) return fail();
+      if (!upstream.budget.tryRetry()) {
+        upstream.counters.retriesThrottled += 1;
+        return fail();
+      }
+      upstream.counters.retries += 1;
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay).unref());
+    }
+  }
+
+  /**
+   * One attempt: sends the frame, passes messages on to the client as they
+   * come (the first one commits the call: no retry after it), and resolves
+   * with how the attempt ended.
+   */
+  #attempt(stream: http2.ClientHttp2Stream, frame: Uint8Array): Promise<AttemptOutcome> {
+    const route = this.#route;
+    return new Promise<AttemptOutcome>((resolve) => {
+      let decoder: ResponseDecoder | undefined;
+      let responseHeaders: http2.IncomingHttpHeaders = {};
+      let trailers: http2.IncomingHttpHeaders = {};
+      let waiting: Promise<void> | undefined;
+      stream.on("response", (headers) => {
+        const status = Number(headers[":status"]);
+        responseHeaders = headers;
+        this.#upstreamHeaders = responseMetadata(headers, route.upstreamUnary).header;
+        decoder = new ResponseDecoder(route.upstream.config.protocol, route.upstreamUnary, status, headers, route.writeMaxBytes, { message: (bytes) => this.#send(bytes) });
+      });
+      stream.on("data", (chunk: Buffer) => {
+        const wait = decoder?.push(chunk);
+        if (wait === undefined) return;
+        // The client is slow: read the upstream no faster than it.
+        stream.pause();
+        waiting = wait.then(() => {
+          waiting = undefined;
+          stream.resume();
+        });
+      });
+      stream.on("trailers", (t) => (trailers = t));
+      stream.once("close", () => {
+        const settle = async (): Promise<AttemptOutcome> => {
+          if (waiting !== undefined) await waiting;
+          const failure = streamFailure(stream);
+          const sent = decoder?.messages ?? 0;
+          if (failure !== undefined || decoder === undefined) {
+            const error = failure ?? new ConnectError("the upstream closed the stream without a response", Code.Unavailable);
+            // After a message reached the client, the call is the client's: no retry.
+            if (sent > 0) return { kind: "done", end: { error, trailers: {} } };
+            return { kind: "failed", error, unprocessed: wasNotProcessed(error), pushback: undefined };
+          }
+          const end = await decoder.finish(trailers);
+          if (end.error !== undefined && sent === 0) {
+            return { kind: "failed", error: end.error, unprocessed: false, pushback: parseRetryPushback(trailers["grpc-retry-pushback-ms"] ?? responseHeaders["grpc-retry-pushback-ms"]), trailers: end.trailers };
+          }
+          return { kind: "done", end };
+        };
+        settle().then(resolve, (e: unknown) => resolve({ kind: "done", end: { error: ConnectError.from(e, Code.Internal), trailers: {} } }));
+      });
+      stream.end(frame);
+    });
+  }
+
+  async #forwardStream(requests: InboundMessages<Uint8Array>, deadline: number | undefined): Promise<void> {
     const route = this.#route;
     let end: ResponseEnd;
+    this.#cancel = new AbortController();
     try {
       const response = await callUpstream(route.upstream, { headers: this.#upstreamRequestHeaders(), body: requests }, {
         signal: this.#cancel.signal,
@@ -259,7 +405,7 @@ export class ProxyCall implements Deadlined {
   }
 
   /** The upstream's answer is complete: status and trailers, in the client's protocol. */
-  #end(error: ConnectError | undefined, trailers: Headers): void {
+  #end(error: ConnectError | undefined, trailers: Metadata): void {
     if (this.#done) return;
     if (error !== undefined) return this.#fail(error, trailers);
     const x = this.#x;
@@ -287,7 +433,7 @@ export class ProxyCall implements Deadlined {
     this.#finish(undefined);
   }
 
-  #writeUnary(body: Uint8Array, compressed: boolean, trailers: Headers): void {
+  #writeUnary(body: Uint8Array, compressed: boolean, trailers: Metadata): void {
     if (this.#done) return;
     const head = this.#head(compressed);
     copyMetadata(trailers, head, "trailer-");
@@ -298,7 +444,7 @@ export class ProxyCall implements Deadlined {
   }
 
   /** Ends the call with an error, in the client's protocol, with the upstream's metadata. */
-  #fail(e: unknown, trailers?: Headers): void {
+  #fail(e: unknown, trailers?: Metadata): void {
     if (this.#done) return;
     const error = e instanceof ConnectError ? e : this.#internal(e);
     const x = this.#x;
@@ -344,7 +490,11 @@ export class ProxyCall implements Deadlined {
     env.deadlines.remove(this);
     env.inFlight.end(this);
     // Cancels the upstream call if it is still running (RST_STREAM CANCEL).
-    if (error !== undefined) this.#cancel.abort(error);
+    if (error !== undefined) {
+      this.#cancel?.abort(error);
+      const stream = this.#attemptStream;
+      if (stream !== undefined && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }
     const body = this.#body;
     if (body !== undefined) {
       body.detach();

@@ -59,6 +59,7 @@ export function createProxyRoutes(config: SluiceConfig, descriptors: Registry, u
         forwardHeaders: r.forwardHeaders,
         setHeaders: r.setHeaders,
         retry: r.retry,
+        retryPolicy: { ...upstream.config.retry, ...r.retry },
       });
     }
   }

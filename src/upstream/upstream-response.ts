@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { base64Decode, BinaryReader } from "@bufbuild/protobuf/wire";
 import { compressions, type Compression } from "../protocol/compression.js";
 import { compressedFlag, endStreamFlag, trailerFlag } from "../protocol/envelope.js";
+import type { Metadata } from "../protocol/metadata.js";
 import { EnvelopeReader, type EnvelopeSink } from "../protocol/envelope-reader.js";
 import type { UpstreamProtocol } from "./upstream-config.js";
 
@@ -16,8 +17,12 @@ export interface ResponseSink {
 export interface ResponseEnd {
   error: ConnectError | undefined;
   /** The response's metadata trailers (protocol fields removed). */
-  trailers: Headers;
+  trailers: Metadata;
 }
+
+/** Metadata as the proxy passes it on: plain objects, lower-case names. */
+type Plain = Record<string, string | string[]>;
+const none: Plain = Object.freeze({}) as Plain;
 
 /** Response headers that belong to the protocol or the hop, never passed on to a client. */
 const protocolHeaders = new Set([
@@ -27,26 +32,148 @@ const protocolHeaders = new Set([
 ]);
 
 /** The metadata of an upstream's response headers (and, for Connect unary, its trailer- headers apart). */
-export function responseMetadata(headers: http2.IncomingHttpHeaders, connectUnary: boolean): { header: Headers; trailer: Headers } {
-  const header = new Headers();
-  const trailer = new Headers();
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || protocolHeaders.has(k)) continue;
-    const values = Array.isArray(v) ? v : [String(v)];
-    if (connectUnary && k.startsWith("trailer-")) for (const x of values) trailer.append(k.slice(8), x);
-    else for (const x of values) header.append(k, x);
+export function responseMetadata(headers: http2.IncomingHttpHeaders, connectUnary: boolean): { header: Plain; trailer: Plain } {
+  let header: Plain | undefined;
+  let trailer: Plain | undefined;
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined || protocolHeaders.has(k) || k.charCodeAt(0) === 58 /* ":" */) continue;
+    const value = typeof v === "number" ? String(v) : v;
+    if (connectUnary && k.startsWith("trailer-")) (trailer ??= {})[k.slice(8)] = value;
+    else (header ??= {})[k] = value;
   }
-  return { header, trailer };
+  return { header: header ?? none, trailer: trailer ?? none };
 }
 
 /**
- * Reads an upstream's response body in the upstream's protocol: messages
- * (decompressed, within `limit`) go to the sink one at a time, and the end
- * (status and trailers) is worked out from wherever the protocol puts it:
- * HTTP/2 trailers (gRPC, or Trailers-Only headers), the 0x80 trailer frame
- * (gRPC-Web), the end-of-stream message (Connect streaming), or the HTTP
- * status and JSON error (Connect unary).
+ * Decodes an upstream's response body in the upstream's protocol, chunk by
+ * chunk as it arrives: messages (decompressed, within `limit`) go to the
+ * sink one at a time, in order, and finish() works out the end (status and
+ * trailers) from wherever the protocol puts it: HTTP/2 trailers (gRPC, or
+ * Trailers-Only headers), the 0x80 trailer frame (gRPC-Web), the
+ * end-of-stream message (Connect streaming), or the HTTP status and JSON
+ * error (Connect unary).
+ *
+ * push() returns a promise when the caller must wait before feeding more:
+ * the sink is waiting for a slow client, or a message is being inflated.
  */
+export class ResponseDecoder implements EnvelopeSink {
+  readonly #protocol: UpstreamProtocol;
+  readonly #status: number;
+  readonly #headers: http2.IncomingHttpHeaders;
+  readonly #limit: number;
+  readonly #sink: ResponseSink;
+  readonly #reader: EnvelopeReader;
+  #compression: Compression | null = null;
+  #failure: ConnectError | undefined;
+  #ending: { flags: number; data: Uint8Array } | undefined;
+  #pending: { data: Uint8Array; compressed: boolean }[] = [];
+  /** Connect unary: the body so far. */
+  #chunks: Buffer[] | undefined;
+  #size = 0;
+  /** Messages handed to the sink so far. */
+  messages = 0;
+
+  constructor(protocol: UpstreamProtocol, connectUnary: boolean, status: number, headers: http2.IncomingHttpHeaders, limit: number, sink: ResponseSink) {
+    this.#protocol = protocol;
+    this.#status = status;
+    this.#headers = headers;
+    this.#limit = limit;
+    this.#sink = sink;
+    this.#reader = new EnvelopeReader(limit);
+    if (connectUnary) this.#chunks = [];
+    const encoding = headerOf(headers, connectUnary ? "content-encoding" : protocol === "connect" ? "connect-content-encoding" : "grpc-encoding");
+    if (encoding !== undefined && encoding !== "identity") {
+      const c = compressions[encoding as Compression["name"]] as Compression | undefined;
+      if (c === undefined) this.#failure = new ConnectError(`the upstream compressed its response with "${encoding}", which the gateway cannot read`, Code.Internal);
+      else this.#compression = c;
+    }
+  }
+
+  /** Feeds one chunk of the body. */
+  push(chunk: Buffer): Promise<void> | undefined {
+    if (this.#failure !== undefined) return undefined;
+    if (this.#chunks !== undefined) {
+      this.#size += chunk.byteLength;
+      if (this.#size > this.#limit) this.#failure = new ConnectError(`the upstream's response is larger than writeMaxBytes ${this.#limit}`, Code.ResourceExhausted);
+      else this.#chunks.push(chunk);
+      return undefined;
+    }
+    // A non-200 response is an error whatever its body says (Trailers-Only, or a proxy's page).
+    if (this.#status !== 200) return undefined;
+    const problem = this.#reader.push(chunk, this);
+    if (problem !== undefined) {
+      this.#failure = problem.kind === "too-large"
+        ? new ConnectError(`the upstream sent a message of ${problem.size} bytes, more than writeMaxBytes ${this.#limit}`, Code.ResourceExhausted)
+        : new ConnectError("the upstream's response ended inside a message", Code.Internal);
+      return undefined;
+    }
+    return this.#deliver();
+  }
+
+  /** EnvelopeSink: a frame of the body. */
+  onEnvelope(flags: number, data: Uint8Array): void {
+    if ((flags & (trailerFlag | endStreamFlag)) !== 0 && this.#protocol !== "grpc") this.#ending = { flags, data };
+    else if (this.#ending === undefined) this.#pending.push({ data, compressed: (flags & compressedFlag) !== 0 });
+  }
+
+  #deliver(): Promise<void> | undefined {
+    while (this.#pending.length > 0) {
+      const next = this.#pending.shift()!;
+      if (next.compressed) {
+        return decompress(this.#compression, next.data, this.#limit).then((bytes) => {
+          this.messages++;
+          const r = this.#sink.message(bytes);
+          return r === undefined ? this.#deliver() : r.then(() => this.#deliver());
+        }, (e: unknown) => {
+          this.#failure = ConnectError.from(e, Code.Internal);
+          this.#pending = [];
+        });
+      }
+      this.messages++;
+      const r = this.#sink.message(next.data);
+      if (r !== undefined) return r.then(() => this.#deliver());
+    }
+    return undefined;
+  }
+
+  /** The body has ended (with these HTTP/2 trailers): how the response ended. */
+  async finish(trailers: http2.IncomingHttpHeaders): Promise<ResponseEnd> {
+    if (this.#failure !== undefined) return { error: this.#failure, trailers: none };
+    const headers = this.#headers;
+    if (this.#chunks !== undefined) return this.#finishConnectUnary();
+    if (this.#status !== 200) return { error: httpError(this.#protocol, this.#status, headers), trailers: responseMetadata(headers, false).trailer };
+    if (this.#reader.end() !== undefined) return { error: new ConnectError("the upstream's response ended inside a message", Code.Internal), trailers: none };
+    if (this.#protocol === "grpc") {
+      // A response without trailers ended early; grpc-status in the headers is Trailers-Only.
+      const source = trailers["grpc-status"] !== undefined ? trailers : headers;
+      if (source["grpc-status"] === undefined) return { error: new ConnectError("the upstream's response ended without a grpc-status", Code.Internal), trailers: none };
+      return { error: grpcStatusError(source), trailers: responseMetadata(trailers, false).header };
+    }
+    const ending = this.#ending;
+    if (ending === undefined) {
+      // gRPC-Web's Trailers-Only: the status in the response headers and no body.
+      if (this.#protocol === "grpc-web" && headers["grpc-status"] !== undefined) return { error: grpcStatusError(headers), trailers: none };
+      return { error: new ConnectError("the upstream's response ended without its status", Code.Internal), trailers: none };
+    }
+    const end = (ending.flags & compressedFlag) !== 0 ? await decompress(this.#compression, ending.data, this.#limit) : ending.data;
+    return this.#protocol === "grpc-web" ? grpcWebEnd(end) : connectEnd(end);
+  }
+
+  async #finishConnectUnary(): Promise<ResponseEnd> {
+    const { trailer } = responseMetadata(this.#headers, true);
+    const chunks = this.#chunks!;
+    let bytes: Uint8Array = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    if (this.#compression !== null) bytes = await this.#compression.decompress(bytes, this.#limit);
+    if (this.#status !== 200) return { error: connectJsonError(this.#status, bytes), trailers: trailer };
+    this.messages++;
+    const r = this.#sink.message(bytes);
+    if (r !== undefined) await r;
+    return { error: undefined, trailers: trailer };
+  }
+}
+
+/** Reads a whole response body given as an async iterable (the retrying path, upstream-call.ts). */
 export async function readUpstreamResponse(
   protocol: UpstreamProtocol,
   connectUnary: boolean,
@@ -57,83 +184,12 @@ export async function readUpstreamResponse(
   limit: number,
   sink: ResponseSink,
 ): Promise<ResponseEnd> {
-  const encoding = headerOf(headers, connectUnary ? "content-encoding" : protocol === "connect" ? "connect-content-encoding" : "grpc-encoding");
-  const compression = encoding === undefined || encoding === "identity" ? null : compressions[encoding as Compression["name"]] ?? undefined;
-  if (compression === undefined) return { error: new ConnectError(`the upstream compressed its response with "${encoding}", which the gateway cannot read`, Code.Internal), trailers: new Headers() };
-
-  if (connectUnary) return readConnectUnary(status, headers, body, limit, compression, sink);
-
-  // Trailers-Only (gRPC), or an HTTP error from the upstream or a proxy in front of it.
-  if (status !== 200) {
-    for await (const _ of body) { /* drain */ }
-    return { error: httpError(protocol, status, headers), trailers: responseMetadata(headers, false).trailer };
-  }
-  let ending: { flags: number; data: Uint8Array } | undefined;
-  let failure: ConnectError | undefined;
-  const pending: Uint8Array[] = [];
-  const reader = new EnvelopeReader(limit);
-  const frames: EnvelopeSink = {
-    onEnvelope(flags, data) {
-      if ((flags & (trailerFlag | endStreamFlag)) !== 0 && protocol !== "grpc") ending = { flags, data };
-      else if (ending === undefined) pending.push(flags & compressedFlag ? markCompressed(data) : data);
-    },
-  };
+  const decoder = new ResponseDecoder(protocol, connectUnary, status, headers, limit, sink);
   for await (const chunk of body) {
-    const problem = reader.push(chunk, frames);
-    if (problem !== undefined) {
-      failure = problem.kind === "too-large"
-        ? new ConnectError(`the upstream sent a message of ${problem.size} bytes, more than writeMaxBytes ${limit}`, Code.ResourceExhausted)
-        : new ConnectError("the upstream's response ended inside a message", Code.Internal);
-      break;
-    }
-    while (pending.length > 0) {
-      const next = pending.shift()!;
-      const bytes = compressedMarks.has(next) ? await decompress(compression, next, limit) : next;
-      const r = sink.message(bytes);
-      if (r !== undefined) await r;
-    }
+    const wait = decoder.push(chunk);
+    if (wait !== undefined) await wait;
   }
-  if (failure === undefined && reader.end() !== undefined) failure = new ConnectError("the upstream's response ended inside a message", Code.Internal);
-  if (failure !== undefined) return { error: failure, trailers: new Headers() };
-
-  if (protocol === "grpc") {
-    const t = trailers();
-    // A response without trailers ended early; grpc-status in the headers is Trailers-Only.
-    const source = t["grpc-status"] !== undefined ? t : headers;
-    if (source["grpc-status"] === undefined) return { error: new ConnectError("the upstream's response ended without a grpc-status", Code.Internal), trailers: new Headers() };
-    return { error: grpcStatusError(source), trailers: responseMetadata(t, false).header };
-  }
-  if (ending === undefined) {
-    // gRPC-Web's Trailers-Only: the status in the response headers and no body.
-    if (protocol === "grpc-web" && headers["grpc-status"] !== undefined) return { error: grpcStatusError(headers), trailers: new Headers() };
-    return { error: new ConnectError("the upstream's response ended without its status", Code.Internal), trailers: new Headers() };
-  }
-  const end = (ending.flags & compressedFlag) !== 0 && compression !== null ? await decompress(compression, ending.data, limit) : ending.data;
-  return protocol === "grpc-web" ? grpcWebEnd(end) : connectEnd(end);
-}
-
-async function readConnectUnary(status: number, headers: http2.IncomingHttpHeaders, body: AsyncIterable<Buffer>, limit: number, compression: Compression | null, sink: ResponseSink): Promise<ResponseEnd> {
-  const { trailer } = responseMetadata(headers, true);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.byteLength;
-    if (size > limit) return { error: new ConnectError(`the upstream's response is larger than writeMaxBytes ${limit}`, Code.ResourceExhausted), trailers: trailer };
-    chunks.push(chunk);
-  }
-  let bytes: Uint8Array = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  if (compression !== null) bytes = await compression.decompress(bytes, limit);
-  if (status !== 200) return { error: connectJsonError(status, bytes), trailers: trailer };
-  const r = sink.message(bytes);
-  if (r !== undefined) await r;
-  return { error: undefined, trailers: trailer };
-}
-
-// Compressed payloads are marked by identity, so the frame loop needs no wrapper objects.
-const compressedMarks = new WeakSet<Uint8Array>();
-function markCompressed(data: Uint8Array): Uint8Array {
-  compressedMarks.add(data);
-  return data;
+  return decoder.finish(trailers());
 }
 
 async function decompress(compression: Compression | null, data: Uint8Array, limit: number): Promise<Uint8Array> {
@@ -231,7 +287,7 @@ function grpcWebEnd(data: Uint8Array): ResponseEnd {
     const prev = t[name];
     t[name] = prev === undefined ? value : `${String(prev)}, ${value}`;
   }
-  if (t["grpc-status"] === undefined) return { error: new ConnectError("the upstream's gRPC-Web trailers have no grpc-status", Code.Internal), trailers: new Headers() };
+  if (t["grpc-status"] === undefined) return { error: new ConnectError("the upstream's gRPC-Web trailers have no grpc-status", Code.Internal), trailers: none };
   return { error: grpcStatusError(t), trailers: responseMetadata(t, false).header };
 }
 
@@ -241,17 +297,19 @@ function connectEnd(data: Uint8Array): ResponseEnd {
   try {
     json = JSON.parse(Buffer.from(data).toString("utf8")) as typeof json;
   } catch {
-    return { error: new ConnectError("the upstream's end-of-stream message is not JSON", Code.Internal), trailers: new Headers() };
+    return { error: new ConnectError("the upstream's end-of-stream message is not JSON", Code.Internal), trailers: none };
   }
-  const trailers = new Headers();
-  for (const [k, values] of Object.entries(json.metadata ?? {})) for (const v of Array.isArray(values) ? values : []) trailers.append(k, String(v));
-  return { error: json.error === undefined || json.error === null ? undefined : connectErrorFromJson(json.error, Code.Unknown, undefined), trailers };
+  const trailers: Plain = {};
+  for (const [k, values] of Object.entries(json.metadata ?? {})) {
+    if (Array.isArray(values)) trailers[k.toLowerCase()] = values.map(String);
+  }
+  return { error: json.error === undefined || json.error === null ? undefined : connectErrorFromJson(json.error, Code.Unknown), trailers };
 }
 
 function connectJsonError(status: number, bytes: Uint8Array): ConnectError {
   const fallback = status === 404 ? Code.Unimplemented : status === 429 || status === 502 || status === 503 || status === 504 ? Code.Unavailable : Code.Unknown;
   try {
-    return connectErrorFromJson(JSON.parse(Buffer.from(bytes).toString("utf8")), fallback, undefined);
+    return connectErrorFromJson(JSON.parse(Buffer.from(bytes).toString("utf8")), fallback);
   } catch {
     return new ConnectError(`the upstream answered HTTP ${status}`, fallback);
   }
@@ -262,10 +320,10 @@ for (const [name, value] of Object.entries(Code)) {
   if (typeof value === "number") codeByName.set(name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase(), value);
 }
 
-function connectErrorFromJson(json: unknown, fallback: Code, metadata: Headers | undefined): ConnectError {
+function connectErrorFromJson(json: unknown, fallback: Code): ConnectError {
   const o = (typeof json === "object" && json !== null ? json : {}) as { code?: unknown; message?: unknown; details?: unknown };
   const code = typeof o.code === "string" ? (codeByName.get(o.code) ?? fallback) : fallback;
-  const e = new ConnectError(typeof o.message === "string" ? o.message : "", code, metadata);
+  const e = new ConnectError(typeof o.message === "string" ? o.message : "", code);
   if (Array.isArray(o.details)) {
     for (const d of o.details as { type?: unknown; value?: unknown; debug?: unknown }[]) {
       if (typeof d?.type !== "string" || typeof d.value !== "string") continue;

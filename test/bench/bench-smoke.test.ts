@@ -23,6 +23,9 @@ interface SmokeResults {
   bidi: { server: string; streams: number; rounds: { ok: boolean; problem?: string }[] }[];
   stalledConsumer: { mode: string; streams: number; handlerPaused: boolean; handlerStoppedAfterCancel: boolean | null; problems: string[] }[];
   coldStart: { functions: string; ok: boolean; problem?: string }[];
+  fixedRate: { arm: string; rounds: { achievedRps: number; failed: number }[] }[];
+  workers: { workers: number; rounds: { rps: number; failed: number }[] }[];
+  proxy: { arm: string; rounds: { rps: number; streamOneMps: number; upstreamConnections: number; failed: number }[] }[];
   failures: string[];
 }
 
@@ -100,5 +103,21 @@ describeWithTool(h2load, "benchmark harness (--smoke)", {}, () => {
   test("cold start reaches a first successful RPC with the examples and with generated functions", () => {
     assert.equal(results.coldStart.length, 2);
     for (const c of results.coldStart) assert.ok(c.ok, `${c.functions}: ${c.problem}`);
+  });
+
+  test("fixed-rate, workers and proxy arms all answer without a failed call", () => {
+    assert.deepEqual(results.fixedRate.map((f) => f.arm).sort(), ["grpc-js", "sluice-grpc"]);
+    assert.deepEqual(results.workers.map((w) => w.workers), [1, 2]);
+    assert.deepEqual(results.proxy.map((p) => p.arm), ["direct", "proxy-route", "function-upstream"]);
+    for (const r of [...results.fixedRate, ...results.workers, ...results.proxy].flatMap((x): { failed: number }[] => x.rounds)) {
+      assert.equal(r.failed, 0);
+    }
+    for (const p of results.proxy) {
+      for (const r of p.rounds) {
+        assert.ok(r.rps > 0 && r.streamOneMps > 0, `${p.arm}: ${JSON.stringify(r)}`);
+        // The gateway arms reach the upstream over pooled connections, not one per call.
+        if (p.arm !== "direct") assert.ok(r.upstreamConnections >= 1 && r.upstreamConnections <= 4, `${p.arm}: ${r.upstreamConnections} connections`);
+      }
+    }
   });
 });

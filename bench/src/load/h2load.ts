@@ -20,6 +20,10 @@ export interface H2loadRun {
   requests?: number;
   /** Write per-request latencies here and compute percentiles from them. */
   logFile?: string;
+  /** --rps: a fixed request rate per connection, for latency at a given load (default: as fast as possible). */
+  rpsPerClient?: number;
+  /** -t: h2load threads (default 1). */
+  threads?: number;
   /** CorePlan.load. */
   pin: string[];
 }
@@ -47,7 +51,8 @@ export interface H2loadResult {
  * CPU use once it has exited.
  */
 export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
-  const args = ["-t", "1", "-c", String(run.clients), "-m", String(run.streams), "-d", run.bodyFile];
+  const args = ["-t", String(run.threads ?? 1), "-c", String(run.clients), "-m", String(run.streams), "-d", run.bodyFile];
+  if (run.rpsPerClient !== undefined) args.push("--rps", String(run.rpsPerClient));
   for (const [k, v] of Object.entries(run.headers)) args.push("-H", `${k}: ${v}`);
   if (run.durationSec !== undefined) args.push("-D", `${Math.round(run.durationSec * 1000)}ms`);
   else args.push("-n", String(run.requests ?? 100));

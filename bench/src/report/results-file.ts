@@ -6,6 +6,9 @@ import type { ProfileResult } from "../scenarios/cpu-profile.js";
 import type { StreamResult } from "../scenarios/server-stream.js";
 import type { StallResult } from "../scenarios/stalled-consumer.js";
 import type { UnaryResult } from "../scenarios/unary.js";
+import type { FixedRateResult } from "../scenarios/fixed-rate.js";
+import type { ProxyResult } from "../scenarios/proxy.js";
+import type { WorkersResult } from "../scenarios/workers.js";
 import type { Machine } from "./machine.js";
 import type { TypeCheckLatencyResult } from "../scenarios/type-check-latency.js";
 
@@ -22,6 +25,11 @@ export interface BenchResults {
   /** Real-client checks made before anything was timed. */
   checks: ReplyCheck[];
   unary: UnaryResult[];
+  /** Heap each server process held after full garbage collections during the unary rounds (node --trace-gc). */
+  heapAfterGc: { server: string; medianMb: number; maxMb: number; collections: number }[];
+  fixedRate: FixedRateResult[];
+  workers: WorkersResult[];
+  proxy: ProxyResult[];
   serverStream: StreamResult[];
   bidi: BidiResult[];
   stalledConsumer: StallResult[];
@@ -51,6 +59,12 @@ export function listFailures(r: Omit<BenchResults, "failures">): string[] {
     for (const p of s.problems) out.push(`stalled consumer (${s.mode}, ${s.streams} stream(s)): ${p}`);
   }
   for (const c of r.coldStart) if (!c.ok) out.push(`cold start ${c.functions}: ${c.problem ?? "failed"}`);
+  for (const f of r.fixedRate) {
+    if (f.rounds.length === 0) out.push(`fixed rate ${f.arm}: no round`);
+    for (const x of f.rounds) if (x.failed > 0) out.push(`fixed rate ${f.arm} round ${x.round}: ${x.failed} requests failed`);
+  }
+  for (const w of r.workers) for (const x of w.rounds) if (x.failed > 0) out.push(`workers ${w.workers} round ${x.round}: ${x.failed} requests failed`);
+  for (const p of r.proxy) for (const x of p.rounds) if (x.failed > 0) out.push(`proxy ${p.arm} round ${x.round}: ${x.failed} calls failed`);
   if (r.typeCheckLatency && !r.typeCheckLatency.ok) out.push(`type-check latency: ${r.typeCheckLatency.problem ?? "failed"}`);
   return out;
 }

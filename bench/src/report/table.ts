@@ -43,6 +43,53 @@ export function formatResults(r: BenchResults, style: TableStyle): string {
     style,
   ));
 
+  if (r.heapAfterGc.length > 0) {
+    parts.push(h("Heap after full GC during the unary rounds (node --trace-gc; the RSS above follows V8's heap sizing)"));
+    parts.push(formatTable(
+      ["server", "heap after Mark-Compact MB (median)", "max MB", "full GCs"],
+      r.heapAfterGc.map((g) => [g.server, num(g.medianMb, 1), num(g.maxMb, 1), String(g.collections)]),
+      style,
+    ));
+  }
+
+  if (r.fixedRate.length > 0) {
+    parts.push(h(`Latency at a fixed rate: ${num(r.fixedRate[0]!.targetRps)} req/s, half of grpc-js's saturation rate (gRPC, small message, h2load --rps)`));
+    parts.push(formatTable(
+      ["arm", "achieved req/s", "p50 ms", "p99 ms", "server CPU s / 1k req"],
+      r.fixedRate.map((f) => [f.arm, spread(f.summary?.achievedRps), spread(f.summary?.p50Ms, 2), spread(f.summary?.p99Ms, 2), spread(f.summary?.cpuSecondsPer1k, 3)]),
+      style,
+    ));
+  }
+
+  if (r.workers.length > 0) {
+    parts.push(h(`sluice start --workers (gRPC unary, h2load -c ${r.plan.workers.clients} -m ${r.plan.unary.streams} on core 0; gateway processes not pinned)`));
+    parts.push(formatTable(
+      ["workers", "req/s", "p99 ms", "CPU s / 1k req (all processes)", "peak RSS MB (all)", "× 1 worker", "h2load CPU %"],
+      r.workers.map((w) => [String(w.workers), spread(w.summary?.rps), spread(w.summary?.p99Ms, 2), spread(w.summary?.cpuSecondsPer1k, 3), num(w.summary?.peakRssMb ?? NaN), spread(w.summary?.ratioToOne, 2, "×"), spread(w.summary?.clientCpuPercent)]),
+      style,
+    ));
+  }
+
+  if (r.proxy.length > 0) {
+    parts.push(h(`Upstreams: a grpc-js upstream called directly, through a proxy route, and from a function with ctx.upstream (gateway on core 1; upstream and load generators on core 0)`));
+    parts.push(formatTable(
+      ["arm", "req/s", "× direct", "p50 ms", "p99 ms", `p50 / p99 ms at ${num(r.plan.proxy.fixedRps)} req/s`, "added p50 / p99 ms", "gateway / upstream / h2load CPU s per 1k", "stream msg/s 1 call (× direct)", `stream msg/s ${r.plan.serverStream.concurrentCalls} calls (× direct)`, "gateway → upstream connections"],
+      r.proxy.map((p) => {
+        const s = p.summary;
+        return [
+          p.arm, spread(s?.rps), spread(s?.ratioToDirect, 2, "×"), spread(s?.p50Ms, 2), spread(s?.p99Ms, 2),
+          `${spread(s?.fixedP50Ms, 2)} / ${spread(s?.fixedP99Ms, 2)}`,
+          p.arm === "direct" ? "–" : `${spread(s?.addedP50Ms, 2)} / ${spread(s?.addedP99Ms, 2)}`,
+          `${spread(s?.gatewayCpuPer1k, 3)} / ${spread(s?.upstreamCpuPer1k, 3)} / ${spread(s?.clientCpuPer1k, 3)}`,
+          `${spread(s?.streamOneMps)} (${spread(s?.streamOneRatio, 2, "×")})`,
+          `${spread(s?.streamManyMps)} (${spread(s?.streamManyRatio, 2, "×")})`,
+          p.arm === "direct" ? "–" : spread(s?.upstreamConnections),
+        ];
+      }),
+      style,
+    ));
+  }
+
   parts.push(h("Server streaming (lean node:http2 client, small message)"));
   parts.push(formatTable(
     ["server", "calls × messages", "messages/s", "call p50 ms", "call p99 ms", "server CPU s / 1k msg", "peak RSS MB", "× grpc-js", "client CPU %"],

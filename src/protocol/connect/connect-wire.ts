@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders } from "node:http";
 import type { JsonWriteOptions } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import { encodeEnvelope, endStreamFlag } from "../envelope.js";
-import { copyMetadata } from "../metadata.js";
+import { copyMetadata, forEachMetadata, isEmptyMetadata, type Metadata } from "../metadata.js";
 import type { Wire } from "../wire.js";
 import { errorToJson } from "./error-json.js";
 import { codeToHttpStatus } from "./http-status.js";
@@ -21,22 +21,24 @@ export const connectStreamWire: Wire = {
     out["content-type"] = binary ? "application/connect+proto" : "application/connect+json";
     if (encoding !== undefined) out["connect-content-encoding"] = encoding;
   },
-  end(error: ConnectError | undefined, trailer: Headers | undefined) {
-    if (error === undefined && (trailer === undefined || trailer.keys().next().done)) return { last: emptyEndStream };
+  end(error: ConnectError | undefined, trailer: Metadata | undefined) {
+    if (error === undefined && isEmptyMetadata(trailer)) return { last: emptyEndStream };
     return { last: encodeEnvelope(endStreamFlag, Buffer.from(JSON.stringify(endStreamJson(error, trailer)), "utf8")) };
   },
 };
 
 /** { error?, metadata?: { name: [values] } }; the error's metadata joins the trailers. */
-function endStreamJson(error: ConnectError | undefined, trailer: Headers | undefined): Record<string, unknown> {
+function endStreamJson(error: ConnectError | undefined, trailer: Metadata | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const metadata: Record<string, string[]> = {};
   let any = false;
-  const add = (h: Headers | undefined) =>
-    h?.forEach((value, key) => {
+  const add = (h: Metadata | undefined) => {
+    if (h === undefined) return;
+    forEachMetadata(h, (value, key) => {
       any = true;
       (metadata[key] ??= []).push(value);
     });
+  };
   add(trailer);
   if (error !== undefined) {
     out.error = errorToJson(error);
@@ -71,8 +73,8 @@ export const connectUnaryWire: Wire = {
 export function connectUnaryError(
   error: ConnectError,
   out: OutgoingHttpHeaders,
-  header: Headers | undefined,
-  trailer: Headers | undefined,
+  header: Metadata | undefined,
+  trailer: Metadata | undefined,
   json?: Partial<JsonWriteOptions>,
 ): { status: number; body: Buffer } {
   copyMetadata(header, out);

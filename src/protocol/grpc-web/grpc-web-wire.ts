@@ -2,6 +2,7 @@ import type { OutgoingHttpHeaders } from "node:http";
 import type { ConnectError } from "@connectrpc/connect";
 import { encodeEnvelope, trailerFlag } from "../envelope.js";
 import { statusTrailers } from "../grpc/status-trailers.js";
+import { isEmptyMetadata, type Metadata } from "../metadata.js";
 import type { Wire } from "../wire.js";
 
 /** The trailer frame of every successful call without trailers of its own. */
@@ -19,8 +20,8 @@ export const grpcWebWire: Wire = {
     out["content-type"] = binary ? "application/grpc-web+proto" : "application/grpc-web+json";
     if (encoding !== undefined) out["grpc-encoding"] = encoding;
   },
-  end(error: ConnectError | undefined, trailer: Headers | undefined) {
-    if (error === undefined && (trailer === undefined || isEmpty(trailer))) return { last: okFrame };
+  end(error: ConnectError | undefined, trailer: Metadata | undefined) {
+    if (error === undefined && isEmptyMetadata(trailer)) return { last: okFrame };
     return { last: encodeTrailerFrame(statusTrailers(error, trailer, {})) };
   },
 };
@@ -35,7 +36,3 @@ export function encodeTrailerFrame(trailers: OutgoingHttpHeaders): Buffer {
   return encodeEnvelope(trailerFlag, Buffer.from(text, "utf8"));
 }
 
-function isEmpty(h: Headers): boolean {
-  for (const _ of h.keys()) return false;
-  return true;
-}

@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { ConnectError } from "@connectrpc/connect";
+import type { Metadata } from "../metadata.js";
 import type { Wire } from "../wire.js";
 import { statusTrailers } from "./status-trailers.js";
 
@@ -15,7 +16,7 @@ export const grpcWire: Wire = {
     out["content-type"] = binary ? "application/grpc+proto" : "application/grpc+json";
     if (encoding !== undefined) out["grpc-encoding"] = encoding;
   },
-  end(error: ConnectError | undefined, trailer: Headers | undefined) {
+  end(error: ConnectError | undefined, trailer: Metadata | undefined) {
     return { trailers: statusTrailers(error, trailer, {}) };
   },
 };

@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { ConnectError } from "@connectrpc/connect";
 import { encodeGrpcMessage } from "../grpc-message.js";
-import { copyMetadata } from "../metadata.js";
+import { copyMetadata, type Metadata } from "../metadata.js";
 import { encodeBinaryHeaderValue, encodeStatus } from "../status-details.js";
 
 /**
@@ -10,7 +10,7 @@ import { encodeBinaryHeaderValue, encodeStatus } from "../status-details.js";
  * details) grpc-status-details-bin, a binary google.rpc.Status. The status
  * fields are set last, so metadata cannot fake them.
  */
-export function statusTrailers(error: ConnectError | undefined, trailer: Headers | undefined, out: OutgoingHttpHeaders): OutgoingHttpHeaders {
+export function statusTrailers(error: ConnectError | undefined, trailer: Metadata | undefined, out: OutgoingHttpHeaders): OutgoingHttpHeaders {
   copyMetadata(trailer, out);
   if (error === undefined) {
     out["grpc-status"] = "0";
