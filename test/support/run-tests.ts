@@ -3,7 +3,7 @@
 // summary-reporter.ts. A script rather than `node --test --test-reporter=…`
 // because a reporter given on the command line is loaded before tsx can
 // compile it.
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { run } from "node:test";
@@ -11,20 +11,31 @@ import summaryReporter from "./summary-reporter.js";
 
 const testDir = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), "..");
 
-/** test/*.test.ts and test/<area>/*.test.ts, or the files named on the command line. */
+/**
+ * test/*.test.ts and test/<area>/*.test.ts, or the files and area folders
+ * named on the command line (`npm test -- test/integration test/errors.test.ts`).
+ */
 function testFiles(): string[] {
   const named = process.argv.slice(2);
-  if (named.length > 0) return named.map((f) => path.resolve(f));
+  if (named.length === 0) return areaFiles(testDir, true);
+  return named.flatMap((f) => {
+    const full = path.resolve(f);
+    return statSync(full).isDirectory() ? areaFiles(full, false) : [full];
+  });
+}
+
+function areaFiles(dir: string, withAreas: boolean): string[] {
   const files: string[] = [];
-  for (const entry of readdirSync(testDir, { withFileTypes: true })) {
-    const full = path.join(testDir, entry.name);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
     if (entry.isFile() && entry.name.endsWith(".test.ts")) files.push(full);
-    if (entry.isDirectory() && !entry.name.startsWith(".")) {
-      for (const f of readdirSync(full)) if (f.endsWith(".test.ts")) files.push(path.join(full, f));
-    }
+    if (withAreas && entry.isDirectory() && !entry.name.startsWith(".")) files.push(...areaFiles(full, false));
   }
   return files.sort();
 }
+
+// The runtime matters (engines covers Node 20 and 24, CI runs both): say which one this is.
+process.stdout.write(`node ${process.version}\n`);
 
 let failed = false;
 const stream = run({ files: testFiles(), concurrency: Math.max(os.availableParallelism() - 1, 1) });
