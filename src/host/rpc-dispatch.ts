@@ -68,8 +68,7 @@ export class RpcDispatch {
       this.#fastify(req, res);
       return;
     }
-    const secure = (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
-    this.#serve(new H2Exchange(stream, headers, secure ? "https" : "http"), rawPath);
+    this.#serve(new H2Exchange(stream, headers, schemeOf(stream.session)), rawPath);
   };
 
   /** An HTTP/1.1 request. */
@@ -100,47 +99,49 @@ export class RpcDispatch {
     const q = rawPath.indexOf("?");
     const path = q === -1 ? rawPath : rawPath.slice(0, q);
     const route = table.get(path);
-    const out = (): OutgoingHttpHeaders => {
-      const h: OutgoingHttpHeaders = { "x-request-id": requestId };
-      env.cors.applyToResponse(headerValue(x.headers.origin), h);
-      return h;
-    };
     if (route === undefined) {
-      answerEarlyError(x, rpcError("SLUICE_RPC_UNIMPLEMENTED", Code.Unimplemented, { path }), out());
+      answerEarlyError(x, rpcError("SLUICE_RPC_UNIMPLEMENTED", Code.Unimplemented, { path }), this.#earlyHeaders(x, requestId));
       this.#logEarly(requestId, path, Code.Unimplemented);
       return;
     }
     const kind = route.method.methodKind;
-    if (kind === "bidi_streaming" && x.httpMajor === 1) return answerHttp(x, 505, out());
+    if (kind === "bidi_streaming" && x.httpMajor === 1) return answerHttp(x, 505, this.#earlyHeaders(x, requestId));
     if (x.method === "GET") {
-      if (!route.allowGet) return answerHttp(x, 405, out(), "POST");
+      if (!route.allowGet) return answerHttp(x, 405, this.#earlyHeaders(x, requestId), "POST");
       const get = parseGetRequest(q === -1 ? "" : rawPath.slice(q + 1));
-      if ("unsupported" in get) return answerHttp(x, 415, out());
-      if ("error" in get) return answerEarlyError(x, get.error, out());
-      if (this.#draining(x, requestId, path, out)) return;
+      if ("unsupported" in get) return answerHttp(x, 415, this.#earlyHeaders(x, requestId));
+      if ("error" in get) return answerEarlyError(x, get.error, this.#earlyHeaders(x, requestId));
+      if (this.#draining(x, requestId, path)) return;
       const type = get.binary ? getRequest : { ...getRequest, binary: false };
       const query = { message: get.message, compression: get.compression };
       if (route.kind === "proxy") new ProxyCall(x, route, type, connectUnaryWire, env, requestId).run(query);
       else new FunctionCall(x, route, type, connectUnaryWire, env, requestId).run(query);
       return;
     }
-    if (x.method !== "POST") return answerHttp(x, 405, out(), route.allowGet ? "GET, POST" : "POST");
+    if (x.method !== "POST") return answerHttp(x, 405, this.#earlyHeaders(x, requestId), route.allowGet ? "GET, POST" : "POST");
     const type = parseContentType(headerValue(x.headers["content-type"]));
     const wire = type === undefined ? undefined : wireFor(type, kind === "unary");
-    if (type === undefined || wire === undefined) return answerHttp(x, 415, out());
-    if (this.#draining(x, requestId, path, out)) return;
+    if (type === undefined || wire === undefined) return answerHttp(x, 415, this.#earlyHeaders(x, requestId));
+    if (this.#draining(x, requestId, path)) return;
     if (route.kind === "proxy") new ProxyCall(x, route, type, wire, env, requestId).run();
     else new FunctionCall(x, route, type, wire, env, requestId).run();
   }
 
   /** After shutdown began, new calls get UNAVAILABLE (and HTTP/1.1 connections close). */
-  #draining(x: Exchange, requestId: string, path: string, out: () => OutgoingHttpHeaders): boolean {
+  #draining(x: Exchange, requestId: string, path: string): boolean {
     if (!this.deps.env.draining.aborted) return false;
-    const h = out();
+    const h = this.#earlyHeaders(x, requestId);
     if (x.httpMajor === 1) h.connection = "close";
     answerEarlyError(x, rpcError("SLUICE_RPC_DRAINING", Code.Unavailable), h);
     this.#logEarly(requestId, path, Code.Unavailable);
     return true;
+  }
+
+  /** Headers of an answer given before any call started. */
+  #earlyHeaders(x: Exchange, requestId: string): OutgoingHttpHeaders {
+    const h: OutgoingHttpHeaders = { "x-request-id": requestId };
+    this.deps.env.cors.applyToResponse(headerValue(x.headers.origin), h);
+    return h;
   }
 
   #logEarly(requestId: string, path: string, code: Code): void {
@@ -163,6 +164,17 @@ function wireFor(type: RequestType, unaryMethod: boolean): Wire | undefined {
       if (type.stream === unaryMethod) return undefined;
       return type.stream ? connectStreamWire : connectUnaryWire;
   }
+}
+
+const scheme = Symbol("sluice.scheme");
+
+/**
+ * "https" on a TLS connection. Remembered on the session: its `socket` is a
+ * Proxy whose every property read goes through a trap.
+ */
+function schemeOf(session: (http2.Http2Session & { [scheme]?: "http" | "https" }) | undefined): "http" | "https" {
+  if (session === undefined) return "http";
+  return (session[scheme] ??= (session.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http");
 }
 
 function pathOf(rawPath: string): string {
