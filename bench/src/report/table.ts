@@ -71,7 +71,7 @@ export function formatResults(r: BenchResults, style: TableStyle): string {
   }
 
   if (r.proxy.length > 0) {
-    parts.push(h(`Upstreams: a grpc-js upstream called directly, through a proxy route, and from a function with ctx.upstream (gateway on core 1; upstream and load generators on core 0)`));
+    parts.push(h(`Upstreams: a grpc-js upstream called directly, through a bare node:http2 proxy (the limit), through a proxy route, and from a function with ctx.upstream (gateways on core 1; upstream and load generators on core 0)`));
     parts.push(formatTable(
       ["arm", "req/s", "× direct", "p50 ms", "p99 ms", `p50 / p99 ms at ${num(r.plan.proxy.fixedRps)} req/s`, "added p50 / p99 ms", "gateway / upstream / h2load CPU s per 1k", "stream msg/s 1 call (× direct)", `stream msg/s ${r.plan.serverStream.concurrentCalls} calls (× direct)`, "gateway → upstream connections"],
       r.proxy.map((p) => {
