@@ -14,6 +14,9 @@ import { Gateway } from "./host/gateway.js";
 import { announceListening, WorkerPool, workerCount } from "./host/worker-pool.js";
 import { pino } from "pino";
 import { DevLoop } from "./cli/dev-loop.js";
+import { LocalSource, type AdminSource } from "./observe/admin-source.js";
+import { AdminServer } from "./observe/admin-server.js";
+import { answerAdminRequests, ClusterSource } from "./observe/cluster-admin.js";
 import { seconds, step } from "./cli/progress.js";
 import { exitWithSupervisor, prettyChildEnv, runWithPrettyLogs } from "./cli/run-with-pretty-logs.js";
 
@@ -46,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
   let gateway: Gateway;
   try {
     // check prints its verdict; info logs about starting and stopping are noise there.
-    gateway = new Gateway(command === "check" ? { ...config, logLevel: "warn" } : config);
+    gateway = new Gateway(command === "check" ? { ...config, logLevel: "warn" } : config, { metrics: adminPort(config, command) !== undefined });
   } catch (e) {
     return fail([e]);
   }
@@ -67,7 +70,30 @@ async function main(argv: string[]): Promise<number> {
       return fail(errors);
     }
   }
-  return serve(gateway, config, dev);
+  return serve(gateway, config, dev, adminPort(config, command));
+}
+
+/** Port "auto": in dev, this one (Prometheus exporters' usual port), or a free one when it is taken. */
+const devAdminPort = 9464;
+
+/** The admin listener's port for `command`; undefined when it is off. */
+function adminPort(config: SluiceConfig, command: string): { port: number; orFree: boolean } | undefined {
+  if (command !== "start" && command !== "dev") return undefined;
+  if (config.admin.port !== "auto") return { port: config.admin.port, orFree: false };
+  return command === "dev" ? { port: devAdminPort, orFree: true } : undefined;
+}
+
+/** Starts the admin listener (metrics, status page, profiles); resolves with it and its URL. */
+async function startAdmin(config: SluiceConfig, at: { port: number; orFree: boolean }, source: AdminSource): Promise<{ server: AdminServer; url: string }> {
+  const make = (port: number) => new AdminServer({ host: config.admin.host, port, token: config.admin.token, source });
+  let server = make(at.port);
+  try {
+    return { server, url: await server.listen() };
+  } catch (e) {
+    if (!at.orFree) throw e;
+    server = make(0);
+    return { server, url: await server.listen() };
+  }
 }
 
 /** sluice check: every function loads, and (unless typeCheck is off) type-checks. */
@@ -107,10 +133,18 @@ async function typeCheckFunctions(config: SluiceConfig): Promise<{ errors: Sluic
   return { errors };
 }
 
-async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | undefined): Promise<number> {
+async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | undefined, admin: { port: number; orFree: boolean } | undefined): Promise<number> {
   let url: string;
+  let adminLine = "";
   try {
     url = await gateway.listen();
+    if (admin !== undefined && cluster.isWorker) {
+      // The primary serves the admin listener and asks each worker over IPC.
+      answerAdminRequests(new LocalSource(gateway.telemetry));
+    } else if (admin !== undefined) {
+      const started = await startAdmin(config, admin, new LocalSource(gateway.telemetry));
+      adminLine = `sluice admin listening on ${started.url} (metrics at /metrics, status page at /, profiles at /debug/profile/)\n`;
+    }
   } catch (e) {
     await dev?.close();
     await gateway.shutdown();
@@ -159,7 +193,7 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | unde
   }
   process.on("SIGHUP", () => gateway.log.warn("SIGHUP: replacing the functions without a restart needs --workers 2 or more (a rolling restart); ignored"));
   // Printed last: whoever waits for this line may signal us at once.
-  process.stdout.write(`\n${formatRoutesTable(gateway.table.list())}\n\nsluice listening on ${url} (${protocolsOf(config)})${dev ? ", watching for changes" : ""}\n`);
+  process.stdout.write(`\n${formatRoutesTable(gateway.table.list())}\n\n${adminLine}sluice listening on ${url} (${protocolsOf(config)})${dev ? ", watching for changes" : ""}\n`);
   return exitCode;
 }
 
@@ -181,6 +215,17 @@ async function supervise(config: SluiceConfig, count: number): Promise<number> {
   } catch (e) {
     pool.kill();
     return fail([e]);
+  }
+  let adminLine = "";
+  const at = adminPort(config, "start");
+  if (at !== undefined) {
+    try {
+      const admin = await startAdmin(config, at, new ClusterSource(() => pool.serving()));
+      adminLine = `sluice admin listening on ${admin.url} (metrics of every worker at /metrics, status page at /, profiles at /debug/profile/?worker=N)\n`;
+    } catch (e) {
+      pool.kill();
+      return fail([e]);
+    }
   }
   const exitCode = new Promise<number>((resolve) => {
     let signals = 0;
@@ -209,7 +254,7 @@ async function supervise(config: SluiceConfig, count: number): Promise<number> {
       ).finally(() => (restarting = undefined));
     });
   });
-  process.stdout.write(`\n${first.routes}\n\nsluice listening on ${first.url} (${protocolsOf(config)}), ${count} workers\n`);
+  process.stdout.write(`\n${first.routes}\n\n${adminLine}sluice listening on ${first.url} (${protocolsOf(config)}), ${count} workers\n`);
   return exitCode;
 }
 

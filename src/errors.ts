@@ -120,6 +120,15 @@ const catalogue = {
     `upstream ${p.upstream}: the call's deadline passed while ${p.stage} (${p.endpoint})`,
   SLUICE_UPSTREAM_CLOSED: (p: { upstream: string; endpoint: string }) =>
     `upstream ${p.upstream}: the connections to ${p.endpoint} are being closed (shutdown, or the endpoint left DNS or the pool cache); the call was not sent`,
+
+  // The admin listener (admin.port): metrics, status, profiles.
+  SLUICE_ADMIN_UNAUTHORIZED: () =>
+    `the admin listener requires its token: send "Authorization: Bearer <admin.token>"`,
+  SLUICE_ADMIN_PROFILE_BUSY: (p: { running: string }) =>
+    `a profile is already being taken (${p.running}); profiles are taken one at a time, try again when it is done`,
+  SLUICE_ADMIN_BAD_REQUEST: (p: { reason: string }) => `bad admin request: ${p.reason}`,
+  SLUICE_ADMIN_WORKER_UNAVAILABLE: (p: { worker: string; reason: string }) =>
+    `worker ${p.worker} cannot answer: ${p.reason}`,
 } as const;
 
 type Params<C extends ErrorCode> = Parameters<(typeof catalogue)[C]>[0];

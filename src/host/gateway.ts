@@ -12,6 +12,8 @@ import type { LoadedFunction } from "../functions/load-function-file.js";
 import { DeadlineTimers } from "../limits/deadline-timers.js";
 import { healthRouteSource } from "../observe/health-service.js";
 import { HealthStatus } from "../observe/health-status.js";
+import { reflectionRouteSources, reflectionServiceNames } from "../observe/reflection-service.js";
+import { Telemetry } from "../observe/telemetry.js";
 import type { CallEnv } from "../rpc/call-env.js";
 import { CorsPolicy } from "./cors-policy.js";
 import { createRoutes } from "./create-routes.js";
@@ -34,6 +36,11 @@ import { registerStaticFiles } from "./static-files.js";
  */
 const afterDrainGraceMs = 2_000;
 
+export interface GatewayOptions {
+  /** Count calls per route for /metrics and the status page (the admin listener is on). */
+  metrics?: boolean;
+}
+
 /**
  * One Sluice gateway: the Fastify app, its listener, the functions it serves
  * and its lifecycle (load, listen, reload, drain).
@@ -51,14 +58,17 @@ export class Gateway {
   /** The backends of `upstreams`: pooled connections for proxy routes and ctx.upstream. */
   readonly upstreams: UpstreamRegistry;
   readonly #bundleDir: { dir: string; remove(): void };
+  /** Metrics and tracing of the calls (src/observe/). */
+  readonly telemetry: Telemetry;
   #listener: Listener | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(readonly config: SluiceConfig) {
+  constructor(readonly config: SluiceConfig, opts: GatewayOptions = {}) {
     const tls = config.tls ? readTls(config.tls) : undefined;
     const requestId = createRequestIdGenerator();
     const cors = new CorsPolicy(config.cors);
     this.upstreams = new UpstreamRegistry(config.upstreams, { maxPools: config.upstreamMaxPools });
+    this.telemetry = new Telemetry({ metrics: opts.metrics === true, tracing: config.tracing !== "off" }, this.upstreams);
     // The logger exists before Fastify so that the RPC path, which Fastify
     // never sees, logs through the same pino instance.
     const log = pino({ level: config.logLevel });
@@ -72,6 +82,7 @@ export class Gateway {
       },
       cors,
       upstreams: this.upstreams,
+      telemetry: this.telemetry,
     };
     this.app = Fastify({
       loggerInstance: log as FastifyBaseLogger,
@@ -88,9 +99,13 @@ export class Gateway {
     });
     this.#bundleDir = createBundleCacheDir(config.cacheDir);
     const reserved = new Map<string, "built-in" | "proxy">([["grpc.health.v1.Health", "built-in"]]);
+    if (config.reflection) for (const name of reflectionServiceNames) reserved.set(name, "built-in");
     for (const r of config.routes) reserved.set(r.name.split("/")[0]!, "proxy");
     this.registry = new FunctionRegistry(config.functionsDir, this.#bundleDir.dir, reserved);
     this.#builtInRoutes = createRoutes(healthRouteSource(this.health), config);
+    if (config.reflection) {
+      for (const source of reflectionRouteSources(() => this.table.list())) this.#builtInRoutes.push(...createRoutes(source, config));
+    }
     // Every response carries the request id, RPC or not (RPCs set their own).
     this.app.addHook("onRequest", (req, reply, done) => {
       void reply.header("x-request-id", req.id);
@@ -198,6 +213,7 @@ export class Gateway {
       }
       routes.push(...own);
     }
+    this.telemetry.publish(routes);
     this.table.replace(routes);
     this.health.setServices(new Set(routes.map((r) => r.method.parent.typeName)));
   }

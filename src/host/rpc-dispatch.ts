@@ -4,7 +4,7 @@ import { Code } from "@connectrpc/connect";
 import { rpcError } from "../errors.js";
 import { parseGetRequest } from "../protocol/connect/get-request.js";
 import { connectStreamWire, connectUnaryWire } from "../protocol/connect/connect-wire.js";
-import { parseContentType, type RequestType } from "../protocol/content-type.js";
+import { guessProtocol, parseContentType, type RequestType } from "../protocol/content-type.js";
 import { grpcWire } from "../protocol/grpc/grpc-wire.js";
 import { grpcWebWire } from "../protocol/grpc-web/grpc-web-wire.js";
 import { headerValue } from "../protocol/metadata.js";
@@ -16,7 +16,7 @@ import { FunctionCall } from "../rpc/function-call.js";
 import { H1Exchange } from "../rpc/h1-exchange.js";
 import { H2Exchange } from "../rpc/h2-exchange.js";
 import { ProxyCall } from "../upstream/proxy-call.js";
-import type { RouteTable } from "./route-table.js";
+import type { Route, RouteTable } from "./route-table.js";
 
 /** Fastify's handler for everything that is not an RPC. */
 export type HttpHandler = (req: IncomingMessage | http2.Http2ServerRequest, res: ServerResponse | http2.Http2ServerResponse) => void;
@@ -101,6 +101,7 @@ export class RpcDispatch {
     const route = table.get(path);
     if (route === undefined) {
       answerEarlyError(x, rpcError("SLUICE_RPC_UNIMPLEMENTED", Code.Unimplemented, { path }), this.#earlyHeaders(x, requestId));
+      env.telemetry.refused(undefined, guessProtocol(headerValue(x.headers["content-type"])), Code.Unimplemented);
       this.#logEarly(requestId, path, Code.Unimplemented);
       return;
     }
@@ -111,7 +112,7 @@ export class RpcDispatch {
       const get = parseGetRequest(q === -1 ? "" : rawPath.slice(q + 1));
       if ("unsupported" in get) return answerHttp(x, 415, this.#earlyHeaders(x, requestId));
       if ("error" in get) return answerEarlyError(x, get.error, this.#earlyHeaders(x, requestId));
-      if (this.#draining(x, requestId, path)) return;
+      if (this.#draining(x, requestId, route)) return;
       const type = get.binary ? getRequest : { ...getRequest, binary: false };
       const query = { message: get.message, compression: get.compression };
       if (route.kind === "proxy") new ProxyCall(x, route, type, connectUnaryWire, env, requestId).run(query);
@@ -122,18 +123,19 @@ export class RpcDispatch {
     const type = parseContentType(headerValue(x.headers["content-type"]));
     const wire = type === undefined ? undefined : wireFor(type, kind === "unary");
     if (type === undefined || wire === undefined) return answerHttp(x, 415, this.#earlyHeaders(x, requestId));
-    if (this.#draining(x, requestId, path)) return;
+    if (this.#draining(x, requestId, route)) return;
     if (route.kind === "proxy") new ProxyCall(x, route, type, wire, env, requestId).run();
     else new FunctionCall(x, route, type, wire, env, requestId).run();
   }
 
   /** After shutdown began, new calls get UNAVAILABLE (and HTTP/1.1 connections close). */
-  #draining(x: Exchange, requestId: string, path: string): boolean {
+  #draining(x: Exchange, requestId: string, route: Route): boolean {
     if (!this.deps.env.draining.aborted) return false;
     const h = this.#earlyHeaders(x, requestId);
     if (x.httpMajor === 1) h.connection = "close";
     answerEarlyError(x, rpcError("SLUICE_RPC_DRAINING", Code.Unavailable), h);
-    this.#logEarly(requestId, path, Code.Unavailable);
+    this.deps.env.telemetry.refused(route, guessProtocol(headerValue(x.headers["content-type"])), Code.Unavailable);
+    this.#logEarly(requestId, route.path, Code.Unavailable);
     return true;
   }
 

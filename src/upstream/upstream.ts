@@ -1,6 +1,7 @@
 import type http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { rpcError } from "../errors.js";
+import type { UpstreamStats } from "../observe/upstream-stats.js";
 import type { Endpoint } from "./endpoint.js";
 import type { EndpointPool, EndpointState } from "./endpoint-pool.js";
 import { notProcessed, wasNotProcessed } from "./not-processed.js";
@@ -67,6 +68,8 @@ export class Upstream {
   readonly name: string;
   readonly budget: RetryBudget;
   readonly counters = { calls: 0, retries: 0, retriesThrottled: 0, connectFailures: 0, ejections: 0 };
+  /** Latency and outcomes of calls to it, while metrics are on. */
+  stats: UpstreamStats | undefined = undefined;
   private readonly resolver: EndpointResolver;
 
   constructor(
