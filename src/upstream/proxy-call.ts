@@ -242,7 +242,8 @@ export class ProxyCall implements Deadlined {
       if (this.#done) return;
       let outcome: AttemptOutcome;
       try {
-        const stream = await upstream.openStream(headers, deadline === undefined ? (avoid === undefined ? noOptions : { avoid }) : { deadline, ...(avoid ? { avoid } : {}) });
+        const opts = deadline === undefined ? (avoid === undefined ? noOptions : { avoid }) : { deadline, ...(avoid ? { avoid } : {}) };
+        const stream = upstream.openStreamNow(headers, opts) ?? await upstream.openStream(headers, opts);
         if (this.#done) {
           stream.close(http2.constants.NGHTTP2_CANCEL);
           return;
@@ -302,7 +303,7 @@ export class ProxyCall implements Deadlined {
         });
       });
       stream.on("trailers", (t) => (trailers = t));
-      stream.once("close", () => {
+      stream.on("close", () => {
         const settle = async (): Promise<AttemptOutcome> => {
           if (waiting !== undefined) await waiting;
           const failure = streamFailure(stream);
