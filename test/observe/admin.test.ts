@@ -137,7 +137,7 @@ describe("admin listener defaults and the token", () => {
     const gw = await startGateway({ args: ["--set", "admin.port=0", "--set", "admin.host=0.0.0.0"], env: { SLUICE_ADMIN_TOKEN: "s3cret-token" } });
     try {
       const base = adminUrl(gw).replace("0.0.0.0", "127.0.0.1");
-      for (const headers of [{}, { authorization: "Bearer wrong-token!" }, { authorization: "s3cret-token" }]) {
+      for (const headers of [{}, { authorization: "Bearer wrong-token!" }, { authorization: "s3cret-token" }] as Record<string, string>[]) {
         for (const p of ["/metrics", "/status.json", "/debug/profile/cpu?seconds=1"]) {
           const res = await fetch(`${base}${p}`, { headers });
           assert.equal(res.status, 401, `${p} ${JSON.stringify(headers)}`);
