@@ -18,7 +18,7 @@ const h2load = findTool("h2load", "sudo apt-get install nghttp2-client");
 interface SmokeResults {
   mode: string;
   checks: { arm: string; payload: string; ok: boolean; detail: string }[];
-  unary: { arm: string; payload: string; check: { ok: boolean }; rounds: { succeeded: number; failed: number; echoBytesOk: boolean }[] }[];
+  unary: { arm: string; payload: string; baseline?: string; check: { ok: boolean }; rounds: { succeeded: number; failed: number; echoBytesOk: boolean; ratioToBaseline?: number }[] }[];
   serverStream: { server: string; calls: number; rounds: { ok: boolean; problem?: string }[] }[];
   bidi: { server: string; streams: number; rounds: { ok: boolean; problem?: string }[] }[];
   stalledConsumer: { mode: string; streams: number; handlerPaused: boolean; handlerStoppedAfterCancel: boolean | null; problems: string[] }[];
@@ -30,6 +30,8 @@ interface SmokeResults {
 }
 
 const unaryArms = ["raw-http2", "grpc-js", "grpc-js-bufbuild", "connect-node", "connect-fastify", "sluice-grpc", "sluice-grpc-web", "sluice-connect-proto", "sluice-connect-json"];
+/** The cost of observing calls, each against the plain Sluice gRPC arm. */
+const observabilityArms = ["sluice-grpc-metrics", "sluice-grpc-tracing-off", "sluice-grpc-traced"];
 
 describeWithTool(h2load, "benchmark harness (--smoke)", {}, () => {
   const out = mkdtempSync(path.join(os.tmpdir(), "sluice-bench-smoke-"));
@@ -65,7 +67,7 @@ describeWithTool(h2load, "benchmark harness (--smoke)", {}, () => {
   });
 
   test("every unary arm echoed both payloads with status 0, checked by a real client", () => {
-    for (const arm of unaryArms) {
+    for (const arm of [...unaryArms, ...observabilityArms]) {
       for (const payload of ["small", "10KiB"]) {
         const u = results.unary.find((x) => x.arm === arm && x.payload === payload);
         assert.ok(u, `no result for ${arm} ${payload}`);
@@ -76,6 +78,15 @@ describeWithTool(h2load, "benchmark harness (--smoke)", {}, () => {
           assert.equal(r.failed, 0, `${arm} ${payload}: requests failed under h2load`);
           assert.ok(r.echoBytesOk, `${arm} ${payload}: h2load's replies were not all echoes`);
         }
+      }
+    }
+  });
+
+  test("the observability arms (metrics on, tracing off, tracing with an SDK) are compared with the plain Sluice gRPC arm", () => {
+    for (const arm of observabilityArms) {
+      for (const u of results.unary.filter((x) => x.arm === arm)) {
+        assert.equal(u.baseline, "sluice-grpc");
+        for (const r of u.rounds) assert.ok(r.ratioToBaseline !== undefined && r.ratioToBaseline > 0, `${arm} ${u.payload}: ${JSON.stringify(r)}`);
       }
     }
   });

@@ -43,6 +43,16 @@ export function formatResults(r: BenchResults, style: TableStyle): string {
     style,
   ));
 
+  const observed = r.unary.filter((u) => u.baseline !== undefined && u.summary !== undefined);
+  if (observed.length > 0) {
+    parts.push(h("The cost of observing calls: the Sluice gRPC arm with metrics on, tracing off, and tracing on with an SDK (throughput over the plain arm's, same round)"));
+    parts.push(formatTable(
+      ["arm", "payload", "req/s", "server CPU s / 1k req", "× Sluice gRPC"],
+      observed.map((u) => [u.label, u.payload, spread(u.summary!.rps), spread(u.summary!.cpuSecondsPer1k, 3), spread(u.summary!.ratioToBaseline, 3, "×")]),
+      style,
+    ));
+  }
+
   if (r.heapAfterGc.length > 0) {
     parts.push(h("Heap after full GC during the unary rounds (node --trace-gc; the RSS above follows V8's heap sizing)"));
     parts.push(formatTable(
