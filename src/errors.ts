@@ -83,6 +83,8 @@ const catalogue = {
     `internal error; the server log has the details under request id ${p.requestId}`,
   SLUICE_RPC_BAD_RESPONSE: (p: { requestId: string }) =>
     `internal error: the function returned a response that does not match its schema; the server log has the details under request id ${p.requestId}`,
+  SLUICE_GRPC_WEB_TEXT_BAD_BASE64: (p: { problem: string }) =>
+    `the request body is not valid base64 for application/grpc-web-text: ${p.problem}`,
 
   // Proxy routes (config "routes").
   SLUICE_PROXY_UNKNOWN_SERVICE: (p: { route: string; service: string; near: string | undefined }) =>

@@ -7,6 +7,7 @@ import { connectStreamWire, connectUnaryWire } from "../protocol/connect/connect
 import { parseContentType, type RequestType } from "../protocol/content-type.js";
 import { grpcWire } from "../protocol/grpc/grpc-wire.js";
 import { grpcWebWire } from "../protocol/grpc-web/grpc-web-wire.js";
+import { grpcWebTextMode } from "../protocol/grpc-web/text-mode.js";
 import { headerValue } from "../protocol/metadata.js";
 import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "../rpc/call-env.js";
@@ -15,6 +16,7 @@ import type { Exchange } from "../rpc/exchange.js";
 import { FunctionCall } from "../rpc/function-call.js";
 import { H1Exchange } from "../rpc/h1-exchange.js";
 import { H2Exchange } from "../rpc/h2-exchange.js";
+import { TextExchange } from "../rpc/text-exchange.js";
 import { ProxyCall } from "../upstream/proxy-call.js";
 import type { RouteTable } from "./route-table.js";
 
@@ -106,7 +108,7 @@ export class RpcDispatch {
       return h;
     };
     if (route === undefined) {
-      answerEarlyError(x, rpcError("SLUICE_RPC_UNIMPLEMENTED", Code.Unimplemented, { path }), out());
+      answerEarlyError(forTextCaller(x), rpcError("SLUICE_RPC_UNIMPLEMENTED", Code.Unimplemented, { path }), out());
       this.#logEarly(requestId, path, Code.Unimplemented);
       return;
     }
@@ -128,9 +130,13 @@ export class RpcDispatch {
     const type = parseContentType(headerValue(x.headers["content-type"]));
     const wire = type === undefined ? undefined : wireFor(type, kind === "unary");
     if (type === undefined || wire === undefined) return answerHttp(x, 415, out());
-    if (this.#draining(x, requestId, path, out)) return;
-    if (route.kind === "proxy") new ProxyCall(x, route, type, wire, env, requestId).run();
-    else new FunctionCall(x, route, type, wire, env, requestId).run();
+    // gRPC-Web text: decided once per call; binary calls keep their exchange.
+    const text = type.protocol === "grpc-web" ? grpcWebTextMode(type.text, headerValue(x.headers.accept)) : undefined;
+    const cx = text === undefined ? x : new TextExchange(x, text);
+    if (this.#draining(cx, requestId, path, out)) return;
+    const call = route.kind === "proxy" ? new ProxyCall(cx, route, type, wire, env, requestId) : new FunctionCall(cx, route, type, wire, env, requestId);
+    if (cx instanceof TextExchange) cx.onBadBody = (e) => call.abort(e);
+    call.run();
   }
 
   /** After shutdown began, new calls get UNAVAILABLE (and HTTP/1.1 connections close). */
@@ -151,18 +157,26 @@ export class RpcDispatch {
 /**
  * The wire for a content type on a method of this kind; undefined when the
  * two do not go together (Connect unary types on a streaming method and the
- * reverse, and gRPC-Web text, which is not served yet).
+ * reverse).
  */
 function wireFor(type: RequestType, unaryMethod: boolean): Wire | undefined {
   switch (type.protocol) {
     case "grpc":
       return grpcWire;
     case "grpc-web":
-      return type.text ? undefined : grpcWebWire;
+      return grpcWebWire;
     case "connect":
       if (type.stream === unaryMethod) return undefined;
       return type.stream ? connectStreamWire : connectUnaryWire;
   }
+}
+
+/** An early answer to a gRPC-Web text caller must be text too (its client decodes it). */
+function forTextCaller(x: Exchange): Exchange {
+  const type = parseContentType(headerValue(x.headers["content-type"]));
+  if (type?.protocol !== "grpc-web") return x;
+  const text = grpcWebTextMode(type.text, headerValue(x.headers.accept));
+  return text === undefined ? x : new TextExchange(x, text);
 }
 
 function pathOf(rawPath: string): string {
