@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import http2 from "node:http2";
+import type { Socket } from "node:net";
 import { Code } from "@connectrpc/connect";
 import { rpcError } from "../errors.js";
 import { parseGetRequest } from "../protocol/connect/get-request.js";
@@ -18,7 +19,9 @@ import { H1Exchange } from "../rpc/h1-exchange.js";
 import { H2Exchange } from "../rpc/h2-exchange.js";
 import { TextExchange } from "../rpc/text-exchange.js";
 import { ProxyCall } from "../upstream/proxy-call.js";
+import type { Abortable } from "./in-flight.js";
 import type { RouteTable } from "./route-table.js";
+import { WebSocketUpgrade } from "./websocket-upgrade.js";
 
 /** Fastify's handler for everything that is not an RPC. */
 export type HttpHandler = (req: IncomingMessage | http2.Http2ServerRequest, res: ServerResponse | http2.Http2ServerResponse) => void;
@@ -29,6 +32,8 @@ export interface DispatchDeps {
   requestId: (headers: IncomingHttpHeaders) => string;
   /** Paths Fastify answers itself (health probes). */
   httpPaths: ReadonlySet<string>;
+  /** gRPC-Web over WebSocket (config websocket.*); undefined when it is off. */
+  websocket?: { maxHeaderBytes: number; pingIntervalMs: number };
 }
 
 const getRequest: RequestType = { protocol: "connect", binary: true, stream: false, text: false };
@@ -51,7 +56,12 @@ export class RpcDispatch {
     throw new Error("RpcDispatch: Fastify's handler is not set");
   };
 
-  constructor(private readonly deps: DispatchDeps) {}
+  readonly #websocket: WebSocketUpgrade | undefined;
+
+  constructor(private readonly deps: DispatchDeps) {
+    const ws = deps.websocket;
+    this.#websocket = ws && new WebSocketUpgrade({ ...ws, env: deps.env, requestId: deps.requestId, serve: (x, rawPath, started) => this.#serve(x, rawPath, started) });
+  }
 
   /** Fastify's request handler, for what is not an RPC. */
   set fastify(handler: HttpHandler) {
@@ -87,6 +97,14 @@ export class RpcDispatch {
     this.#serve(new H1Exchange(req, res), rawPath);
   };
 
+  /**
+   * An HTTP/1.1 upgrade request: a WebSocket for gRPC-Web is served here;
+   * false for anything else (the listener then serves it as plain HTTP/1.1).
+   */
+  readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): boolean => {
+    return this.#websocket?.handle(req, socket, head) ?? false;
+  };
+
   #isRpc(method: string, rawPath: string, headers: IncomingHttpHeaders): boolean {
     if (method === "OPTIONS" || method === "HEAD") return false;
     const path = pathOf(rawPath);
@@ -96,7 +114,8 @@ export class RpcDispatch {
     return looksLikeRpcPath(path) || headers["content-type"] !== undefined && parseContentType(headerValue(headers["content-type"])) !== undefined;
   }
 
-  #serve(x: Exchange, rawPath: string): void {
+  /** Starts the call (or answers at once); `started` gets the call (a WebSocket fails it on a protocol error). */
+  #serve(x: Exchange, rawPath: string, started?: (call: Abortable) => void): void {
     const { env, table } = this.deps;
     const requestId = this.deps.requestId(x.headers);
     const q = rawPath.indexOf("?");
@@ -113,7 +132,7 @@ export class RpcDispatch {
       return;
     }
     const kind = route.method.methodKind;
-    if (kind === "bidi_streaming" && x.httpMajor === 1) return answerHttp(x, 505, out());
+    if (kind === "bidi_streaming" && x.httpMajor === 1 && x.fullDuplex !== true) return answerHttp(x, 505, out());
     if (x.method === "GET") {
       if (!route.allowGet) return answerHttp(x, 405, out(), "POST");
       const get = parseGetRequest(q === -1 ? "" : rawPath.slice(q + 1));
@@ -136,6 +155,7 @@ export class RpcDispatch {
     if (this.#draining(cx, requestId, path, out)) return;
     const call = route.kind === "proxy" ? new ProxyCall(cx, route, type, wire, env, requestId) : new FunctionCall(cx, route, type, wire, env, requestId);
     if (cx instanceof TextExchange) cx.onBadBody = (e) => call.abort(e);
+    started?.(call);
     call.run();
   }
 
