@@ -33,7 +33,7 @@ async function buildPage(): Promise<void> {
   mkdirSync(pageDir, { recursive: true });
   await build({
     // sluice/web-transport resolves through package.json "exports", as in an app.
-    entryPoints: ["main.ts", "grpc-web.ts", "streams.ts"].map((f) => path.join(pageSource, f)),
+    entryPoints: ["main.ts", "grpc-web.ts", "streams.ts", "improbable.ts"].map((f) => path.join(pageSource, f)),
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -41,7 +41,7 @@ async function buildPage(): Promise<void> {
     outdir: pageDir,
     logLevel: "silent",
   });
-  for (const html of ["index.html", "grpc-web.html", "streams.html"]) copyFileSync(path.join(pageSource, html), path.join(pageDir, html));
+  for (const html of ["index.html", "grpc-web.html", "streams.html", "improbable.html"]) copyFileSync(path.join(pageSource, html), path.join(pageDir, html));
 }
 
 /** A tiny static server for the page, standing in for an app hosted elsewhere. */
@@ -223,6 +223,16 @@ describeWithTool(browser, "Chromium", {}, () => {
       assert.match(text, /^(unexpected )?Unavailable: could not open a WebSocket to ws:\/\/127\.0\.0\.1:\d+\/[\w.]+\/\w+: /, `${name}: ${text}`);
     }
     await gw!.waitForOutput(new RegExp(`"code":"SLUICE_WEBSOCKET_ORIGIN_REFUSED".*"origin":"${refused}"`));
+  });
+
+  test("improbable-eng's grpc-web client with its own WebsocketTransport works unchanged", async () => {
+    const { lines } = await load(`${gw!.url}/improbable.html`);
+    assert.deepEqual(lines, {
+      "improbable client streaming": "3 records, LEVEL_ERROR=1 LEVEL_INFO=2, status 0",
+      "improbable bidi": "imp joined, imp: hi over improbable's websocket, status 0",
+      "improbable server streaming": "ACME#1 GLOBEX#2 ACME#3 GLOBEX#4, closed by the client",
+      "improbable error": "code 3: invalid GreetRequest: name is required",
+    });
   });
 
   test("bidi chat: two pages in the same room each see the other's message", async () => {
