@@ -6,6 +6,7 @@
 // ways, keepalive and drain. The examples' chat shows the slow-consumer
 // treatment of a client that stops reading.
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
@@ -19,6 +20,7 @@ import { floodRoom } from "../support/chat-flood.js";
 import { root, startGateway, type RunningGateway } from "../support/gateway.js";
 import { NodeWebSocket, RawWsCall } from "../support/grpc-websocket.js";
 import { envelope } from "../support/raw-http.js";
+import { createSelfSignedCert } from "../support/self-signed-cert.js";
 
 const allowedOrigin = "https://app.example";
 const grpcWebHeaders = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
@@ -317,5 +319,39 @@ describe("gRPC-Web over WebSocket: keepalive and the drain timeout", () => {
     assert.match(decodeURIComponent(out.trailer?.["grpc-message"] ?? ""), /^SLUICE_RPC_DRAIN_TIMEOUT/);
     assert.equal(out.closeCode, 1001);
     assert.equal(await code, 0);
+  });
+});
+
+describe("gRPC-Web over WebSocket: TLS, and turned off", () => {
+  const cert = createSelfSignedCert();
+  let tlsGw: RunningGateway;
+  let off: RunningGateway;
+  before(async () => {
+    [tlsGw, off] = await Promise.all([
+      startGateway({ args: ["--tls-cert", cert.certPath, "--tls-key", cert.keyPath] }),
+      startGateway({ args: ["--set", "websocket.enabled=false"] }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([tlsGw?.stop(), off?.stop()]);
+    rmSync(cert.dir, { recursive: true, force: true });
+  });
+
+  test("wss:// on the TLS port (ALPN http/1.1) carries a bidi call", async () => {
+    const call = new RawWsCall(`wss://127.0.0.1:${tlsGw.port}/probe.v1.ProbeService/Bidi`, { ca: cert.cert });
+    await call.opened();
+    call.headers(grpcWebHeaders);
+    call.data(probeFrame({ text: "secure" }));
+    call.end();
+    const out = await call.outcome();
+    assert.deepEqual(out.messages.map((m) => fromBinary(ProbeResponseSchema, m).text), ["secure"]);
+    assert.equal(out.trailer?.["grpc-status"], "0");
+  });
+
+  test("websocket.enabled=false: an upgrade is served as the plain HTTP/1.1 request it is", async () => {
+    const call = new RawWsCall(wsUrl(off, "/probe.v1.ProbeService/ServerStream"));
+    const err = (await call.opened().then(() => undefined, (e: unknown) => e)) as { status: number } | undefined;
+    // A GET of a method that only takes POST.
+    assert.equal(err?.status, 405);
   });
 });

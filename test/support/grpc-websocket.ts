@@ -27,10 +27,11 @@ export class RawWsCall {
   readonly #received: Buffer[] = [];
   readonly #closed: Promise<[number, Buffer]>;
 
-  constructor(url: string, opts: { origin?: string; protocols?: string[]; autoPong?: boolean } = {}) {
+  constructor(url: string, opts: { origin?: string; protocols?: string[]; autoPong?: boolean; ca?: Buffer } = {}) {
     this.ws = new WebSocket(url, opts.protocols ?? ["grpc-websockets"], {
       ...(opts.origin ? { origin: opts.origin } : {}),
       ...(opts.autoPong === false ? { autoPong: false } : {}),
+      ...(opts.ca ? { ca: opts.ca, servername: "localhost" } : {}),
     });
     this.ws.on("message", (data: Buffer) => this.#received.push(data));
     this.ws.on("error", () => {});
