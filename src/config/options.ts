@@ -84,7 +84,7 @@ export const options: readonly OptionSpec[] = [
   { key: "websocket.enabled", type: { kind: "bool" }, default: true,
     doc: "Serve gRPC-Web over WebSocket (sub-protocol grpc-websockets) on the same port and paths, so browsers can do client and bidi streaming. The upgrade's Origin must be the gateway's own or one cors.origins allows." },
   { key: "websocket.pingIntervalMs", type: { kind: "int", min: 0, max: 3_600_000 }, default: 30_000,
-    doc: "A WebSocket call gets a ping this often; a client that answered nothing for a whole interval is taken for gone and its call is cancelled. 0: no pings." },
+    doc: "A WebSocket call gets a ping this often; a client that sent nothing (not even a pong) for a whole interval, while nothing was waiting to be sent to it, is taken for gone and its call is cancelled. 0: no pings." },
   { key: "tls.cert", type: { kind: "path" }, default: undefined,
     doc: "PEM certificate chain. With tls.key, the port speaks TLS and negotiates h2 or http/1.1 by ALPN." },
   { key: "tls.key", type: { kind: "path" }, default: undefined,
