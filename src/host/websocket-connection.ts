@@ -7,6 +7,8 @@ export const sendHighWaterBytes = 64 * 1024;
 
 /** How long a close we sent waits for the client's before the socket is cut. */
 const closeTimeoutMs = 5_000;
+/** A client that has not taken the end of its response this long after the call ended is cut. */
+const closeDeadlineMs = 60_000;
 
 /** What the owner of a connection hears from it. */
 export interface ConnectionEvents {
@@ -120,7 +122,8 @@ export class WebSocketConnection implements FrameSink {
    * Starts the closing handshake with `code`: after what was sent, a close
    * frame; the socket ends when the client answers with its own, or a few
    * seconds after everything queued was taken if it does not (a client that
-   * reads slowly still gets the whole response and the close).
+   * reads slowly still gets the whole response and the close, if it takes
+   * it within a minute).
    */
   close(code: number, reason = ""): void {
     if (this.#over) return;
@@ -137,11 +140,15 @@ export class WebSocketConnection implements FrameSink {
     if (this.#awaitingClose) return;
     this.#awaitingClose = true;
     const wait = () => {
+      clearTimeout(this.#closeTimer);
       this.#closeTimer = setTimeout(() => socket.destroy(), closeTimeoutMs);
       this.#closeTimer.unref();
     };
-    if (socket.writableLength === 0) wait();
-    else socket.once("drain", wait);
+    if (socket.writableLength === 0) return wait();
+    socket.once("drain", wait);
+    // A client that stopped reading altogether must not hold the socket and its buffers for ever.
+    this.#closeTimer = setTimeout(() => socket.destroy(), closeDeadlineMs);
+    this.#closeTimer.unref();
   }
 
   /** Cuts the connection now, without a close handshake. */
