@@ -111,7 +111,7 @@ async function check(gateway: Gateway, config: SluiceConfig): Promise<number> {
   }
   await gateway.shutdown();
   if (errors.length > 0) return fail(errors);
-  process.stdout.write(`${formatRoutesTable(gateway.table.list())}\n\nconfig and ${gateway.registry.list().length} function file(s) OK${typeChecked}\n`);
+  process.stdout.write(`${formatRoutesTable(gateway.table.list(), config.websocket.enabled)}\n\nconfig and ${gateway.registry.list().length} function file(s) OK${typeChecked}\n`);
   return 0;
 }
 
@@ -188,12 +188,12 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | unde
     process.removeAllListeners("SIGINT");
     process.on("SIGINT", () => {});
     process.on("disconnect", () => process.emit("SIGTERM", "SIGTERM"));
-    announceListening(url, formatRoutesTable(gateway.table.list()));
+    announceListening(url, formatRoutesTable(gateway.table.list(), config.websocket.enabled));
     return exitCode;
   }
   process.on("SIGHUP", () => gateway.log.warn("SIGHUP: replacing the functions without a restart needs --workers 2 or more (a rolling restart); ignored"));
   // Printed last: whoever waits for this line may signal us at once.
-  process.stdout.write(`\n${formatRoutesTable(gateway.table.list())}\n\n${adminLine}sluice listening on ${url} (${protocolsOf(config)})${dev ? ", watching for changes" : ""}\n`);
+  process.stdout.write(`\n${formatRoutesTable(gateway.table.list(), config.websocket.enabled)}\n\n${adminLine}sluice listening on ${url} (${protocolsOf(config)})${dev ? ", watching for changes" : ""}\n`);
   return exitCode;
 }
 

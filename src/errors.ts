@@ -83,6 +83,14 @@ const catalogue = {
     `internal error; the server log has the details under request id ${p.requestId}`,
   SLUICE_RPC_BAD_RESPONSE: (p: { requestId: string }) =>
     `internal error: the function returned a response that does not match its schema; the server log has the details under request id ${p.requestId}`,
+  SLUICE_GRPC_WEB_TEXT_BAD_BASE64: (p: { problem: string }) =>
+    `the request body is not valid base64 for application/grpc-web-text: ${p.problem}`,
+  SLUICE_WEBSOCKET_HANDSHAKE: (p: { path: string; problem: string }) =>
+    `WebSocket upgrade to ${p.path} refused: ${p.problem}`,
+  SLUICE_WEBSOCKET_ORIGIN_REFUSED: (p: { origin: string; path: string }) =>
+    `WebSocket upgrade to ${p.path} from origin ${p.origin} refused: the origin is not in cors.origins and is not the gateway's own; add it to cors.origins`,
+  SLUICE_WEBSOCKET_PROTOCOL_ERROR: (p: { problem: string }) =>
+    `the client broke the grpc-websockets protocol: ${p.problem}`,
 
   // Proxy routes (config "routes").
   SLUICE_PROXY_UNKNOWN_SERVICE: (p: { route: string; service: string; near: string | undefined }) =>

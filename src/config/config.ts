@@ -37,6 +37,8 @@ export interface SluiceConfig {
     credentials: boolean;
     maxAgeSeconds: number;
   };
+  /** gRPC-Web over WebSocket (src/host/websocket-upgrade.ts). */
+  websocket: { enabled: boolean; pingIntervalMs: number };
   /** Present when tls.cert and tls.key are set; paths are absolute. */
   tls?: { cert: string; key: string; ca?: string; requireClientCert: boolean };
   /** Backends functions call (src/upstream/upstream-config.ts), by name. */

@@ -96,6 +96,7 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
       credentials: get("cors.credentials"),
       maxAgeSeconds: get("cors.maxAgeSeconds"),
     },
+    websocket: { enabled: get("websocket.enabled"), pingIntervalMs: get("websocket.pingIntervalMs") },
     upstreams,
     routes,
     upstreamMaxPools: get("upstreamMaxPools"),

@@ -91,7 +91,8 @@ export class Gateway {
       genReqId: (req) => requestId(req.headers),
       return503OnClosing: false,
       serverFactory: (handler) => {
-        const dispatch = new RpcDispatch({ table: this.table, env, requestId, httpPaths: httpEndpointPaths });
+        const websocket = config.websocket.enabled ? { maxHeaderBytes: config.maxHeaderBytes, pingIntervalMs: config.websocket.pingIntervalMs } : undefined;
+        const dispatch = new RpcDispatch({ table: this.table, env, requestId, httpPaths: httpEndpointPaths, ...(websocket ? { websocket } : {}) });
         dispatch.fastify = handler as never;
         this.#listener = new Listener(config, dispatch, tls);
         return this.#listener.server as never;

@@ -21,6 +21,10 @@ interface SmokeResults {
   unary: { arm: string; payload: string; baseline?: string; check: { ok: boolean }; rounds: { succeeded: number; failed: number; echoBytesOk: boolean; ratioToBaseline?: number }[] }[];
   serverStream: { server: string; calls: number; rounds: { ok: boolean; problem?: string }[] }[];
   bidi: { server: string; streams: number; rounds: { ok: boolean; problem?: string }[] }[];
+  browserTransports: {
+    serverStream: { client: string; calls: number; rounds: { ok: boolean; messagesPerSec: number; problem?: string }[] }[];
+    bidi: { transport: string; streams: number; rounds: { ok: boolean; roundTripsPerSec: number; problem?: string }[] }[];
+  };
   stalledConsumer: { mode: string; streams: number; handlerPaused: boolean; handlerStoppedAfterCancel: boolean | null; problems: string[] }[];
   coldStart: { functions: string; ok: boolean; problem?: string }[];
   fixedRate: { arm: string; rounds: { achievedRps: number; failed: number }[] }[];
@@ -100,6 +104,14 @@ describeWithTool(h2load, "benchmark harness (--smoke)", {}, () => {
     }
     for (const s of results.serverStream) for (const r of s.rounds) assert.ok(r.ok, `server stream ${s.server} ${s.calls} call(s): ${r.problem}`);
     for (const b of results.bidi) for (const r of b.rounds) assert.ok(r.ok, `bidi ${b.server} ${b.streams} stream(s): ${r.problem}`);
+  });
+
+  test("browser transports: server streams to gRPC-Web binary and text clients, bidi over WebSocket and HTTP/2, all complete", () => {
+    const bt = results.browserTransports;
+    assert.deepEqual(bt.serverStream.map((s) => `${s.client} ${s.calls}`), ["grpc-web 1", "grpc-web-text 1", "grpc-web 64", "grpc-web-text 64"]);
+    for (const s of bt.serverStream) for (const r of s.rounds) assert.ok(r.ok && r.messagesPerSec > 0, `stream to ${s.client}, ${s.calls} call(s): ${r.problem}`);
+    assert.deepEqual(bt.bidi.map((b) => `${b.transport} ${b.streams}`), ["http2 1", "websocket 1", "http2 8", "websocket 8"]);
+    for (const b of bt.bidi) for (const r of b.rounds) assert.ok(r.ok && r.roundTripsPerSec > 0, `bidi over ${b.transport}, ${b.streams} stream(s): ${r.problem}`);
   });
 
   test("a stalled consumer pauses the handler, and cancelling stops it", () => {

@@ -114,6 +114,22 @@ export function formatResults(r: BenchResults, style: TableStyle): string {
     style,
   ));
 
+  const bt = r.browserTransports;
+  if (bt) {
+    parts.push(h("Sluice server streaming to a gRPC-Web client over HTTP/1.1: binary against text (base64, the official grpc-web client's mode), lean Node clients"));
+    parts.push(formatTable(
+      ["client", "calls × messages", "messages/s", "call p50 ms", "call p99 ms", "server CPU s / 1k msg", "peak RSS MB", "× binary", "client CPU %"],
+      bt.serverStream.map((s) => [s.client, `${s.calls} × ${num(s.messagesPerCall)}`, spread(s.summary?.messagesPerSec), spread(s.summary?.callP50Ms), spread(s.summary?.callP99Ms), spread(s.summary?.cpuSecondsPer1k, 4), num(s.summary?.peakRssMb ?? NaN), spread(s.summary?.ratioToBinary, 2, "×"), spread(s.summary?.clientCpuPercent)]),
+      style,
+    ));
+    parts.push(h(`Sluice bidi echo ping-pong: gRPC-Web over WebSocket (one per call) against gRPC over HTTP/2 (one connection), ${r.plan.bidi.seconds} s per run`));
+    parts.push(formatTable(
+      ["transport", "streams", "round trips/s", "p50 ms", "p99 ms", "server CPU s / 1k", "peak RSS MB", "× HTTP/2", "client CPU %"],
+      bt.bidi.map((b) => [b.transport === "http2" ? "HTTP/2 (gRPC)" : "WebSocket (gRPC-Web)", String(b.streams), spread(b.summary?.roundTripsPerSec), spread(b.summary?.p50Ms, 2), spread(b.summary?.p99Ms, 2), spread(b.summary?.cpuSecondsPer1k, 4), num(b.summary?.peakRssMb ?? NaN), spread(b.summary?.ratioToHttp2, 2, "×"), spread(b.summary?.clientCpuPercent)]),
+      style,
+    ));
+  }
+
   parts.push(h(`Stalled consumer (Sluice; the handler sends as fast as it is allowed; buffers get ${r.stalledConsumer[0]?.fillSeconds ?? "?"} s to fill)`));
   parts.push(formatTable(
     ["client stops", "streams", "stall s", "RSS idle → at stall → peak MB", "RSS growth MB (once full)", "msgs while filling", "msgs once full", "handler paused", "gateway CPU s once full", "msgs after cancel", "stopped on cancel"],
