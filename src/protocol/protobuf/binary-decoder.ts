@@ -76,6 +76,8 @@ interface FieldPlan {
   mapKey: number;
   /** Map entries: the value's kind, MESSAGE or SCALAR. */
   mapValue: number;
+  /** Maps of enums: an entry without a value holds the enum's first value. */
+  enumZero: number;
 }
 
 interface MessagePlan {
@@ -160,6 +162,7 @@ function planField(f: DescField): FieldPlan {
     child: undefined,
     mapKey: 0,
     mapValue: SCALAR,
+    enumZero: 0,
   };
   switch (f.fieldKind) {
     case "scalar":
@@ -195,8 +198,11 @@ function planField(f: DescField): FieldPlan {
       if (f.mapKind === "message") {
         p.mapValue = MESSAGE;
         p.childDesc = f.message;
+      } else if (f.mapKind === "enum") {
+        p.scalar = ScalarType.INT32;
+        p.enumZero = f.enum.values[0]!.number;
       } else {
-        p.scalar = f.mapKind === "enum" ? ScalarType.INT32 : f.scalar;
+        p.scalar = f.scalar;
       }
       break;
   }
@@ -388,7 +394,7 @@ function readMapEntry(p: FieldPlan, record: Record<string, unknown>, buf: Uint8A
     }
   }
   if (key === undefined) key = zeroOf(p.mapKey);
-  if (val === undefined) val = p.mapValue === MESSAGE ? newMessage(childPlan(p)) : zeroOf(p.scalar);
+  if (val === undefined) val = p.mapValue === MESSAGE ? newMessage(childPlan(p)) : p.enumZero !== 0 ? p.enumZero : zeroOf(p.scalar);
   // Keys are booleans, numbers, bigints or strings; the object key is their string form.
   if (key === "__proto__") {
     Object.defineProperty(record, key, { value: val, writable: true, enumerable: true, configurable: true });
