@@ -38,16 +38,16 @@ function messagesOf(module: Record<string, unknown>): DescMessage[] {
  * into descriptors; none when Go or the module is not there.
  */
 function conformanceMessages(): { messages: DescMessage[]; missing?: string } {
-  let protoDir: string | undefined;
+  let image: Buffer;
   try {
-    const download = execFileSync("go", ["mod", "download", "-json", `${conformanceModule}@${conformanceVersion}`], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const download = execFileSync("go", ["mod", "download", "-json", `${conformanceModule}@${conformanceVersion}`], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 120_000 });
     const dir = (JSON.parse(download) as { Dir?: string }).Dir;
-    protoDir = dir && path.join(dir, "proto");
+    const protoDir = dir && path.join(dir, "proto");
+    if (!protoDir || !existsSync(protoDir)) return { messages: [], missing: `no proto/ folder in ${conformanceModule}` };
+    image = execFileSync(path.join(root, "node_modules/.bin/buf"), ["build", protoDir, "-o", "-#format=binpb"], { cwd: root, maxBuffer: 64 << 20, timeout: 120_000 });
   } catch (e) {
-    return { messages: [], missing: `go mod download ${conformanceModule}: ${(e as Error).message.split("\n")[0]}` };
+    return { messages: [], missing: `the conformance protos (${conformanceModule}@${conformanceVersion}) are not available: ${(e as Error).message.split("\n")[0]}` };
   }
-  if (!protoDir || !existsSync(protoDir)) return { messages: [], missing: `no proto/ folder in ${conformanceModule}` };
-  const image = execFileSync(path.join(root, "node_modules/.bin/buf"), ["build", protoDir, "-o", "-#format=binpb"], { cwd: root, maxBuffer: 64 << 20 });
   const registry = createFileRegistry(fromBinary(wkt.FileDescriptorSetSchema, image));
   const messages: DescMessage[] = [];
   for (const type of registry) if (type.kind === "message" && type.typeName.startsWith("connectrpc.")) messages.push(type);
