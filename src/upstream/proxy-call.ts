@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import http2 from "node:http2";
-import { fromBinary, toBinary, type DescMethod } from "@bufbuild/protobuf";
+import { toBinary, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { ProxyRoute } from "../host/route-table.js";
@@ -12,6 +12,7 @@ import { negotiateCompression, type Compression } from "../protocol/compression.
 import { connectUnaryError } from "../protocol/connect/connect-wire.js";
 import type { RequestType } from "../protocol/content-type.js";
 import { compressedFlag, encodeEnvelope } from "../protocol/envelope.js";
+import { decodeBinary } from "../protocol/protobuf/binary-decoder.js";
 import { copyMetadata, headerValue, type Metadata } from "../protocol/metadata.js";
 import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
 import type { Wire } from "../protocol/wire.js";
@@ -392,7 +393,7 @@ export class ProxyCall implements Deadlined {
   #send(bytes: Uint8Array): Promise<void> | undefined {
     if (this.#done) return undefined;
     let payload = bytes;
-    if (!this.#binary) payload = this.#route.codec.encode(fromBinary(this.#method.output, bytes), false, 0);
+    if (!this.#binary) payload = this.#route.codec.encode(decodeBinary(this.#method.output, bytes), false, 0);
     this.#obs?.sent(payload.byteLength);
     const wire = this.#wire;
     if (wire.unary) {
