@@ -1,3 +1,5 @@
+import type { RouteLimitsInput } from "../limits/limit-options.js";
+import type { LimitsConfig } from "../limits/limits-config.js";
 import type { UpstreamConfig, UpstreamConfigInput } from "../upstream/upstream-config.js";
 import type { encodings, logFormats, logLevels, typeCheckModes } from "./options.js";
 
@@ -23,7 +25,21 @@ export interface SluiceConfig {
   defaultTimeoutMs: number;
   drainTimeoutMs: number;
   idleTimeoutMs: number;
-  http2: { maxConcurrentStreams: number };
+  http2: {
+    maxConcurrentStreams: number;
+    initialWindowSize: number;
+    connectionWindowSize: number;
+    maxSessionMemoryMiB: number;
+    maxResets: number;
+    maxResetsPerSecond: number;
+    keepAliveMs: number;
+  };
+  http1: { headersTimeoutMs: number; bodyTimeoutMs: number };
+  firstMessageTimeoutMs: number;
+  connections: { max: number; maxPerAddress: number };
+  overload: { maxInFlight: number; maxBufferedMiB: number; maxEventLoopDelayMs: number; maxHeapPercent: number };
+  /** Per-route flow limits (src/limits/limit-options.ts), by route name: "*", "pkg.Svc", "pkg.Svc/Method". */
+  limits: LimitsConfig;
   compression: { encodings: (typeof encodings)[number][]; minBytes: number };
   cors: {
     origins: string[];
@@ -42,7 +58,9 @@ export interface SluiceConfig {
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** What `sluice.config.ts` (or `.json`) may contain: any subset of the options. */
-export type SluiceConfigInput = DeepPartial<Omit<SluiceConfig, "tls" | "upstreams">> & {
+export type SluiceConfigInput = DeepPartial<Omit<SluiceConfig, "tls" | "upstreams" | "limits">> & {
+  /** Flow limits by route name: "*" (every route), "pkg.Service" or "pkg.Service/Method". */
+  limits?: Record<string, RouteLimitsInput>;
   tls?: { cert?: string; key?: string; ca?: string; requireClientCert?: boolean };
   upstreams?: Record<string, UpstreamConfigInput>;
 };

@@ -9,6 +9,8 @@ import { createBundleCacheDir } from "../functions/bundle-cache-dir.js";
 import { FunctionRegistry, type ReloadReport } from "../functions/function-registry.js";
 import type { LoadedFunction } from "../functions/load-function-file.js";
 import { DeadlineTimers } from "../limits/deadline-timers.js";
+import { GatewayLimits } from "../limits/gateway-limits.js";
+import { unmatchedLimitNames } from "../limits/limits-config.js";
 import { healthRouteSource } from "../observe/health-service.js";
 import { HealthStatus } from "../observe/health-status.js";
 import type { CallEnv } from "../rpc/call-env.js";
@@ -44,6 +46,8 @@ export class Gateway {
   readonly #routesOf = new WeakMap<LoadedFunction, Route[]>();
   readonly #builtInRoutes: Route[];
   readonly #bundleDir: { dir: string; remove(): void };
+  /** Flow limits, overload protection and their counters (limits.stats). */
+  readonly limits: GatewayLimits;
   #listener: Listener | undefined;
   #closing: Promise<void> | undefined;
 
@@ -54,6 +58,7 @@ export class Gateway {
     // The logger exists before Fastify so that the RPC path, which Fastify
     // never sees, logs through the same pino instance.
     const log = pino({ level: config.logLevel });
+    this.limits = new GatewayLimits(config, this.#inFlight, log);
     const env: CallEnv = {
       deadlines: new DeadlineTimers(),
       inFlight: this.#inFlight,
@@ -63,6 +68,7 @@ export class Gateway {
         return log.isLevelEnabled("info");
       },
       cors,
+      limits: this.limits,
     };
     this.app = Fastify({
       loggerInstance: log as FastifyBaseLogger,
@@ -71,15 +77,15 @@ export class Gateway {
       genReqId: (req) => requestId(req.headers),
       return503OnClosing: false,
       serverFactory: (handler) => {
-        const dispatch = new RpcDispatch({ table: this.table, env, requestId, httpPaths: httpEndpointPaths });
+        const dispatch = new RpcDispatch({ table: this.table, env, requestId, httpPaths: httpEndpointPaths, maxHeaderBytes: config.maxHeaderBytes });
         dispatch.fastify = handler as never;
-        this.#listener = new Listener(config, dispatch, tls);
+        this.#listener = new Listener(config, dispatch, this.limits, log, tls);
         return this.#listener.server as never;
       },
     });
     this.#bundleDir = createBundleCacheDir(config.cacheDir);
     this.registry = new FunctionRegistry(config.functionsDir, this.#bundleDir.dir, new Set(["grpc.health.v1.Health"]));
-    this.#builtInRoutes = createRoutes(healthRouteSource(this.health), config);
+    this.#builtInRoutes = createRoutes(healthRouteSource(this.health), config, this.#admissionFor);
     // Every response carries the request id, RPC or not (RPCs set their own).
     this.app.addHook("onRequest", (req, reply, done) => {
       void reply.header("x-request-id", req.id);
@@ -114,6 +120,7 @@ export class Gateway {
     const { host, port } = this.config;
     try {
       await this.app.listen({ host, port });
+      this.limits.start();
     } catch (e) {
       throw sluiceError("SLUICE_LISTEN_FAILED", { address: `${host}:${port}`, reason: e instanceof Error ? e.message : String(e) }, e);
     }
@@ -138,6 +145,7 @@ export class Gateway {
     const { drainTimeoutMs } = this.config;
     this.health.setDraining();
     this.#draining.abort();
+    this.limits.stop();
     this.log.info({ inFlight: this.#inFlight.count, drainTimeoutMs }, "draining");
     // Stops accepting; resolves once every connection has closed.
     const closed = this.app.close();
@@ -155,7 +163,8 @@ export class Gateway {
     this.#listener?.destroyAll();
     await closed;
     this.#bundleDir.remove();
-    this.log.info("shut down");
+    // What the limits did over the process's life, for whoever reads the last lines.
+    this.log.info({ limits: this.limits.stats.nonZero() }, "shut down");
   }
 
   /** Swaps in the routes of the current functions; unchanged functions keep theirs. */
@@ -164,14 +173,19 @@ export class Gateway {
     for (const fn of this.registry.list()) {
       let own = this.#routesOf.get(fn);
       if (!own) {
-        own = createRoutes({ ...fn, source: fn.displayPath }, this.config);
+        own = createRoutes({ ...fn, source: fn.displayPath }, this.config, this.#admissionFor);
         this.#routesOf.set(fn, own);
       }
       routes.push(...own);
     }
     this.table.replace(routes);
     this.health.setServices(new Set(routes.map((r) => r.method.parent.typeName)));
+    for (const { name, near } of unmatchedLimitNames(this.config.limits, routes.map((r) => r.name))) {
+      this.log.warn({ limits: name }, `config limits[${JSON.stringify(name)}] matches no route served${near ? `; did you mean "${near}"?` : ""}`);
+    }
   }
+
+  readonly #admissionFor = (path: string, route: string, policy: Parameters<GatewayLimits["admission"]["forRoute"]>[2]) => this.limits.admission.forRoute(path, route, policy);
 }
 
 function readTls(tls: NonNullable<SluiceConfig["tls"]>): { key: Buffer; cert: Buffer; ca?: Buffer } {

@@ -1,4 +1,6 @@
 import type { DescMethod } from "@bufbuild/protobuf";
+import type { RouteAdmission } from "../limits/admission.js";
+import type { StreamPolicy } from "../limits/route-policy.js";
 import type { Compression } from "../protocol/compression.js";
 import type { MethodCodec } from "../rpc/method-codec.js";
 
@@ -29,6 +31,14 @@ export interface FunctionRoute {
   allowGet: boolean;
   /** Where the implementation lives: a function file, or "(built-in)". */
   source: string;
+  /** "pkg.Svc/Method": how limits, their messages and their counters name the route. */
+  name: string;
+  /** What is checked when a call arrives (maxConcurrent, rate); undefined: nothing. */
+  admission: RouteAdmission | undefined;
+  /** Per-stream limits (pacing, counts, idle, outbound buffer, slow consumers). */
+  stream: StreamPolicy;
+  /** Never shed by the gateway-wide overload protection (the built-in health service). */
+  essential: boolean;
 }
 
 export type Route = FunctionRoute;

@@ -2,6 +2,9 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import http2 from "node:http2";
 import { Code } from "@connectrpc/connect";
 import { rpcError } from "../errors.js";
+import { queued } from "../limits/admission.js";
+import { H2SessionGuard } from "../limits/h2-session-guard.js";
+import { checkRequestHeaders } from "../limits/header-checks.js";
 import { parseGetRequest } from "../protocol/connect/get-request.js";
 import { connectStreamWire, connectUnaryWire } from "../protocol/connect/connect-wire.js";
 import { parseContentType, type RequestType } from "../protocol/content-type.js";
@@ -12,10 +15,10 @@ import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "../rpc/call-env.js";
 import { answerEarlyError, answerHttp } from "../rpc/early-answer.js";
 import type { Exchange } from "../rpc/exchange.js";
-import { FunctionCall } from "../rpc/function-call.js";
+import { FunctionCall, type QueryMessage } from "../rpc/function-call.js";
 import { H1Exchange } from "../rpc/h1-exchange.js";
 import { H2Exchange } from "../rpc/h2-exchange.js";
-import type { RouteTable } from "./route-table.js";
+import type { FunctionRoute, RouteTable } from "./route-table.js";
 
 /** Fastify's handler for everything that is not an RPC. */
 export type HttpHandler = (req: IncomingMessage | http2.Http2ServerRequest, res: ServerResponse | http2.Http2ServerResponse) => void;
@@ -26,10 +29,21 @@ export interface DispatchDeps {
   requestId: (headers: IncomingHttpHeaders) => string;
   /** Paths Fastify answers itself (health probes). */
   httpPaths: ReadonlySet<string>;
+  /** The largest request header block (maxHeaderBytes), checked on every HTTP/2 stream. */
+  maxHeaderBytes: number;
 }
 
 const getRequest: RequestType = { protocol: "connect", binary: true, stream: false, text: false };
 const noop = () => {};
+const { NGHTTP2_PROTOCOL_ERROR } = http2.constants;
+
+/** A stream Fastify answers gives its connection slot back when it closes. */
+function releaseSlotOnClose(this: http2.ServerHttp2Stream): void {
+  const guard = H2SessionGuard.of(this);
+  if (guard === undefined) return;
+  guard.releaseSlot();
+  if (!this.writableFinished && this.rstCode !== http2.constants.NGHTTP2_NO_ERROR) guard.onReset();
+}
 
 /**
  * The front door of every request, before Fastify: RPCs are served here,
@@ -37,7 +51,13 @@ const noop = () => {};
  * per-request routing, hooks or reply objects; everything else (health
  * probes, CORS preflights, static files, 404s) goes to Fastify.
  *
- *   listener → onStream / onRequest → route lookup → FunctionCall.run()
+ *   listener → onStream / onRequest → route lookup → admission → FunctionCall.run()
+ *
+ * Every HTTP/2 stream first takes a slot on its connection (H2SessionGuard:
+ * REFUSED_STREAM past http2.maxConcurrentStreams, held until the handler has
+ * returned) and has its header block checked (size, CR/LF/NUL), before any
+ * other work. A call is then admitted (Admission: overload shedding, the
+ * route's rate, maxConcurrent and queue) or answered with the refusal.
  *
  * A request is an RPC when its path is a served method, or when it carries
  * an RPC content type or is a POST (then it gets UNIMPLEMENTED in its
@@ -58,9 +78,16 @@ export class RpcDispatch {
   /** An HTTP/2 stream (the server is created without a request listener). */
   readonly onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
     stream.on("error", noop);
+    // Reset before we got to it (HEADERS and RST_STREAM in one read): no work at all.
+    if (stream.destroyed) return;
+    const guard = H2SessionGuard.of(stream);
+    if (guard !== undefined && !guard.takeSlot(stream)) return;
+    const problem = checkRequestHeaders(rawHeaders, this.deps.maxHeaderBytes);
+    if (problem !== undefined) return this.#refuseHeaders(stream, problem, guard);
     const method = headers[":method"] ?? "GET";
     const rawPath = headers[":path"] ?? "/";
     if (!this.#isRpc(method, rawPath, headers)) {
+      if (guard !== undefined) stream.once("close", releaseSlotOnClose);
       // What Node's compatibility layer does for a 'request' listener.
       const req = new http2.Http2ServerRequest(stream, headers, undefined as never, rawHeaders);
       const res = new http2.Http2ServerResponse(stream);
@@ -68,8 +95,30 @@ export class RpcDispatch {
       return;
     }
     const secure = (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
-    this.#serve(new H2Exchange(stream, headers, secure ? "https" : "http"), rawPath);
+    this.#serve(new H2Exchange(stream, headers, secure ? "https" : "http", guard), rawPath);
   };
+
+  /**
+   * A header block over maxHeaderBytes gets 431 (as HTTP/1.1 does); one
+   * with CR, LF or NUL in a value is malformed: RST_STREAM PROTOCOL_ERROR
+   * (RFC 9113 §8.2.1). Both count towards the connection's reset budget.
+   */
+  #refuseHeaders(stream: http2.ServerHttp2Stream, problem: "too-large" | "malformed", guard: H2SessionGuard | undefined): void {
+    const stats = this.deps.env.limits.stats;
+    if (guard !== undefined) stream.once("close", () => guard.releaseSlot());
+    if (problem === "too-large") {
+      stats.count("http2HeaderTooLarge");
+      try {
+        stream.respond({ ":status": 431 }, { endStream: true });
+      } catch {
+        stream.close(NGHTTP2_PROTOCOL_ERROR);
+      }
+    } else {
+      stats.count("http2MalformedHeader");
+      stream.close(NGHTTP2_PROTOCOL_ERROR);
+    }
+    guard?.onReset();
+  }
 
   /** An HTTP/1.1 request. */
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -117,8 +166,8 @@ export class RpcDispatch {
       if ("unsupported" in get) return answerHttp(x, 415, out());
       if ("error" in get) return answerEarlyError(x, get.error, out());
       if (this.#draining(x, requestId, path, out)) return;
-      new FunctionCall(x, route, get.binary ? getRequest : { ...getRequest, binary: false }, connectUnaryWire, env, requestId)
-        .run({ message: get.message, compression: get.compression });
+      const call = new FunctionCall(x, route, get.binary ? getRequest : { ...getRequest, binary: false }, connectUnaryWire, env, requestId);
+      this.#admit(x, route, call, { message: get.message, compression: get.compression });
       return;
     }
     if (x.method !== "POST") return answerHttp(x, 405, out(), route.allowGet ? "GET, POST" : "POST");
@@ -126,7 +175,15 @@ export class RpcDispatch {
     const wire = type === undefined ? undefined : wireFor(type, kind === "unary");
     if (type === undefined || wire === undefined) return answerHttp(x, 415, out());
     if (this.#draining(x, requestId, path, out)) return;
-    new FunctionCall(x, route, type, wire, env, requestId).run();
+    this.#admit(x, route, new FunctionCall(x, route, type, wire, env, requestId), undefined);
+  }
+
+  /** Runs the call now, lets it wait in its route's queue, or answers the refusal. */
+  #admit(x: Exchange, route: FunctionRoute, call: FunctionCall, query: QueryMessage | undefined): void {
+    const verdict = this.deps.env.limits.admission.admit(route.admission, route.essential, x, call);
+    if (verdict === undefined) call.run(query);
+    else if (verdict === queued) call.queue(query);
+    else call.refused(verdict);
   }
 
   /** After shutdown began, new calls get UNAVAILABLE (and HTTP/1.1 connections close). */

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { CorsPolicy } from "../host/cors-policy.js";
 import type { InFlight } from "../host/in-flight.js";
 import type { DeadlineTimers } from "../limits/deadline-timers.js";
+import type { GatewayLimits } from "../limits/gateway-limits.js";
 
 /** What every call shares with the gateway that runs it. */
 export interface CallEnv {
@@ -13,4 +14,6 @@ export interface CallEnv {
   /** One info line per call (log level info or finer). */
   readonly logCalls: boolean;
   cors: CorsPolicy;
+  /** Admission, overload, counters and the per-call timeouts of the flow limits. */
+  limits: GatewayLimits;
 }

@@ -9,6 +9,7 @@ export class H1Exchange implements Exchange {
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
   #ended = false;
+  #onGone: (() => void) | undefined;
 
   constructor(
     readonly body: IncomingMessage,
@@ -44,8 +45,12 @@ export class H1Exchange implements Exchange {
     if (mode === "end") this.end();
   }
 
-  write(chunk: Uint8Array): boolean {
-    return this.res.write(chunk);
+  write(chunk: Uint8Array, cb?: (error?: Error | null) => void): boolean {
+    return this.res.write(chunk, cb);
+  }
+
+  get bufferedBytes(): number {
+    return this.res.writableLength;
   }
 
   onDrain(cb: () => void): void {
@@ -67,10 +72,16 @@ export class H1Exchange implements Exchange {
   }
 
   onClientGone(cb: () => void): void {
-    this.res.once("close", () => {
-      if (!this.#ended) cb();
-    });
+    if (this.#onGone === undefined) {
+      this.res.once("close", () => {
+        if (!this.#ended) this.#onGone?.();
+      });
+    }
+    this.#onGone = cb;
   }
+
+  /** One request per connection at a time: there is no slot to free. */
+  release(): void {}
 
   /**
    * The rest of the body is read and dropped, so that the keep-alive
