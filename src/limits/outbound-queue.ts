@@ -106,6 +106,24 @@ export class OutboundQueue {
     return false;
   }
 
+  /**
+   * Hands every message still waiting here (a batch, held messages) to the
+   * transport, whatever the bound: the engine calls it before it ends the
+   * response, so that the end does not overtake them.
+   */
+  flush(): void {
+    if (this.#closed) return;
+    this.#flushBatch();
+    const held = this.#held;
+    if (held !== undefined) {
+      for (let i = this.#heldHead; i < held.length; i++) this.#write(held[i]!);
+      this.#held = undefined;
+      this.#heldHead = 0;
+      this.#heldBytes = 0;
+    }
+    this.#account();
+  }
+
   /** Calls `cb` once when the producer may go on (at once when it may already, or once closed). */
   onReady(cb: () => void): void {
     if (this.#closed || this.#blockedSince < 0) {

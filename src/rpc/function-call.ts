@@ -550,6 +550,8 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink, Admi
       if (!x.headSent) {
         x.respond(200, this.#head(false), wire.httpTrailers ? "trailers" : "body");
       }
+      // Messages still batched or held go out before the end.
+      this.#outbound?.flush();
       const end = wire.end(error, this.#ctx?.setResponseTrailer, this.#binary);
       x.end(end.last, end.trailers);
     } catch (e) {
