@@ -109,6 +109,8 @@ const catalogue = {
   // Logged (at most once per 10 s per kind), not sent: connection-level protection.
   SLUICE_CONNECTIONS_REFUSED: (p: { count: number; reason: string }) =>
     `refused ${p.count} new connection(s) in the last 10 s: ${p.reason}`,
+  SLUICE_CALLS_SHED: (p: { count: number; reason: string }) =>
+    `shed ${p.count} new call(s) with UNAVAILABLE in the last 10 s: ${p.reason}`,
   SLUICE_HTTP2_RESET_FLOOD: (p: { address: string; resets: number; perSecond: number }) =>
     `closed the HTTP/2 connection from ${p.address}: its streams were reset or refused faster than http2.maxResetsPerSecond ${p.perSecond} (${p.resets} on this connection); GOAWAY ENHANCE_YOUR_CALM`,
 

@@ -45,6 +45,8 @@ export class Listener {
   #sockets = new Set<Socket>(); // every accepted connection, for destroyAll()
   #h1Sockets = new Map<Socket, number>(); // socket → requests in flight
   #draining = false;
+  /** The socket being handed to the HTTP/2 server, whose 'session' event comes synchronously. */
+  #handing: Socket | undefined;
 
   constructor(
     private readonly config: SluiceConfig,
@@ -77,7 +79,7 @@ export class Listener {
         ALPNProtocols: ["h2", "http/1.1"],
       }, (socket) => {
         if (socket.alpnProtocol === "h2") {
-          h2.emit("connection", socket);
+          this.#handToH2(h2, socket);
         } else {
           this.#addH1Socket(socket);
           h1.emit("connection", socket);
@@ -126,7 +128,7 @@ export class Listener {
       session.once("close", () => this.#sessions.delete(session));
       session.on("error", () => {});
       session.setTimeout(this.config.idleTimeoutMs, () => session.close());
-      H2SessionGuard.attach(session, this.limits.h2, this.limits.stats, this.log);
+      H2SessionGuard.attach(session, this.#handing, this.limits.h2, this.limits.stats, this.log);
       // The connection window is not a SETTINGS value: it grows by WINDOW_UPDATE.
       const windowSize = this.config.http2.connectionWindowSize;
       if (windowSize > 65_535) {
@@ -138,6 +140,15 @@ export class Listener {
       }
       if (this.#draining) session.close();
     });
+  }
+
+  #handToH2(server: http2.Http2Server, socket: Socket): void {
+    this.#handing = socket;
+    try {
+      server.emit("connection", socket);
+    } finally {
+      this.#handing = undefined;
+    }
   }
 
   #trackH1(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): (req: http.IncomingMessage, res: http.ServerResponse) => void {
@@ -179,7 +190,7 @@ export class Listener {
       if (isH2) {
         // The h2 session reads what is buffered on the next tick; resuming
         // here would hand those bytes to a 'data' listener instead.
-        h2c.emit("connection", socket);
+        this.#handToH2(h2c, socket);
       } else {
         this.#addH1Socket(socket);
         h1.emit("connection", socket);

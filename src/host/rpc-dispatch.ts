@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import http2 from "node:http2";
-import { Code } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { rpcError } from "../errors.js";
-import { queued } from "../limits/admission.js";
+import { mustQueue, type Verdict } from "../limits/admission.js";
 import { H2SessionGuard } from "../limits/h2-session-guard.js";
 import { checkRequestHeaders } from "../limits/header-checks.js";
 import { parseGetRequest } from "../protocol/connect/get-request.js";
@@ -15,7 +15,7 @@ import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "../rpc/call-env.js";
 import { answerEarlyError, answerHttp } from "../rpc/early-answer.js";
 import type { Exchange } from "../rpc/exchange.js";
-import { FunctionCall, type QueryMessage } from "../rpc/function-call.js";
+import { FunctionCall } from "../rpc/function-call.js";
 import { H1Exchange } from "../rpc/h1-exchange.js";
 import { H2Exchange } from "../rpc/h2-exchange.js";
 import type { FunctionRoute, RouteTable } from "./route-table.js";
@@ -35,6 +35,8 @@ export interface DispatchDeps {
 
 const getRequest: RequestType = { protocol: "connect", binary: true, stream: false, text: false };
 const noop = () => {};
+/** #admit()'s answer when the call was refused and answered. */
+const refused: unique symbol = Symbol("refused");
 const { NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 
 /** A stream Fastify answers gives its connection slot back when it closes. */
@@ -78,9 +80,10 @@ export class RpcDispatch {
   /** An HTTP/2 stream (the server is created without a request listener). */
   readonly onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
     stream.on("error", noop);
-    // Reset before we got to it (HEADERS and RST_STREAM in one read): no work at all.
-    if (stream.destroyed) return;
     const guard = H2SessionGuard.of(stream);
+    // Reset before we got to it (HEADERS and RST_STREAM in one read): no
+    // work at all, but it counts towards the connection's reset budget.
+    if (stream.destroyed) return guard?.onReset();
     if (guard !== undefined && !guard.takeSlot(stream)) return;
     const problem = checkRequestHeaders(rawHeaders, this.deps.maxHeaderBytes);
     if (problem !== undefined) return this.#refuseHeaders(stream, problem, guard);
@@ -166,24 +169,39 @@ export class RpcDispatch {
       if ("unsupported" in get) return answerHttp(x, 415, out());
       if ("error" in get) return answerEarlyError(x, get.error, out());
       if (this.#draining(x, requestId, path, out)) return;
+      const admitted = this.#admit(x, route, requestId, path, out);
+      if (admitted === refused) return;
       const call = new FunctionCall(x, route, get.binary ? getRequest : { ...getRequest, binary: false }, connectUnaryWire, env, requestId);
-      this.#admit(x, route, call, { message: get.message, compression: get.compression });
+      const query = { message: get.message, compression: get.compression };
+      if (admitted === mustQueue) call.queue(query);
+      else call.run(query);
       return;
     }
     if (x.method !== "POST") return answerHttp(x, 405, out(), route.allowGet ? "GET, POST" : "POST");
     const type = parseContentType(headerValue(x.headers["content-type"]));
     const wire = type === undefined ? undefined : wireFor(type, kind === "unary");
     if (type === undefined || wire === undefined) return answerHttp(x, 415, out());
-    if (this.#draining(x, requestId, path, out)) return;
-    this.#admit(x, route, new FunctionCall(x, route, type, wire, env, requestId), undefined);
+    const admitted = this.#admit(x, route, requestId, path, out);
+    if (admitted === refused) return;
+    const call = new FunctionCall(x, route, type, wire, env, requestId);
+    if (admitted === mustQueue) call.queue();
+    else call.run();
   }
 
-  /** Runs the call now, lets it wait in its route's queue, or answers the refusal. */
-  #admit(x: Exchange, route: FunctionRoute, call: FunctionCall, query: QueryMessage | undefined): void {
-    const verdict = this.deps.env.limits.admission.admit(route.admission, route.essential, x, call);
-    if (verdict === undefined) call.run(query);
-    else if (verdict === queued) call.queue(query);
-    else call.refused(verdict);
+  /**
+   * Admission: a call refused (shed, rate-limited, over maxConcurrent) is
+   * answered here, before anything is made for it; otherwise the call runs
+   * now (undefined) or offers itself to its route's queue (mustQueue).
+   */
+  #admit(x: Exchange, route: FunctionRoute, requestId: string, path: string, out: () => OutgoingHttpHeaders): Exclude<Verdict, ConnectError> | typeof refused {
+    const limits = this.deps.env.limits;
+    const verdict = limits.admission.admit(route.admission, route.essential, x);
+    if (verdict === undefined || verdict === mustQueue) return verdict;
+    answerEarlyError(x, verdict, out());
+    const shed = limits.admission.shedReason(verdict);
+    if (shed !== undefined) limits.shedLog.note(shed);
+    else this.#logEarly(requestId, path, verdict.code);
+    return refused;
   }
 
   /** After shutdown began, new calls get UNAVAILABLE (and HTTP/1.1 connections close). */

@@ -10,14 +10,17 @@ import type { AdmissionPolicy } from "./route-policy.js";
 /** A call that may have to wait for a slot: told once, admitted or refused. */
 export type AdmissionWaiter = GateWaiter;
 
-/** admit()'s answer when the call waits in the route's queue. */
+/** enqueue()'s answer when the call waits in the route's queue. */
 export const queued: unique symbol = Symbol("queued");
 
+/** admit()'s answer when every slot of the route is taken and it has a queue: call enqueue(). */
+export const mustQueue: unique symbol = Symbol("must queue");
+
 /**
- * admit()'s answer: undefined (run the call now), `queued` (wait for the
- * waiter to be told), or the error to answer with now.
+ * admit()'s answer: undefined (run the call now), `mustQueue` (offer the
+ * call to enqueue()), or the error to answer with now.
  */
-export type Verdict = undefined | typeof queued | ConnectError;
+export type Verdict = undefined | typeof mustQueue | ConnectError;
 
 /** The admission state of one route: its slots and its rate buckets. */
 export class RouteAdmission {
@@ -52,15 +55,23 @@ const shedReasons: Partial<Record<LimitEvent, string>> = {
   shedHeap: "the heap is past overload.maxHeapPercent of its limit",
 };
 
+/** Made once: a shed call must cost as little as possible (the errors are only read when answering). */
+const shedErrors = new Map(Object.entries(shedReasons).map(([event, reason]) =>
+  [event as LimitEvent, withRetryInfo(rpcError("SLUICE_OVERLOADED", Code.Unavailable, { reason }), shedRetryMs)]));
+
 /**
  * Admission of new calls, at dispatch, for every call engine (function
  * calls and proxy calls alike):
  *
- *   const verdict = admission.admit(route.admission, essential, exchange, call);
+ *   let verdict = admission.admit(route.admission, essential, exchange);
+ *   if (verdict === mustQueue) verdict = admission.enqueue(route.admission, call);
  *   // undefined: run now; queued: wait for call.admitted() / call.refused(e);
  *   // a ConnectError: answer it (answerEarlyError), the call never ran.
  *   …
  *   admission.release(route.admission);   // once, when the call is over and its handler has returned
+ *
+ * admit() allocates nothing for a call it sheds (the overload errors are
+ * made once), so shedding stays cheap when it matters most.
  *
  * Gateway-wide first (the in-flight cap and overload shedding, which spare
  * `essential` routes such as health checks), then the route's own limits:
@@ -95,7 +106,7 @@ export class Admission {
     return fresh;
   }
 
-  admit(route: RouteAdmission | undefined, essential: boolean, subject: RateSubject, waiter: AdmissionWaiter): Verdict {
+  admit(route: RouteAdmission | undefined, essential: boolean, subject: RateSubject): Verdict {
     if (!essential) {
       if (this.inFlight.count >= this.options.maxInFlight) return this.#shed("shedInFlight");
       const reason = this.overload.reason;
@@ -112,17 +123,25 @@ export class Admission {
     }
     if (gate === undefined || gate.tryAcquire()) return undefined;
     if (this.#closed) return rpcError("SLUICE_RPC_DRAINING", Code.Unavailable);
-    if (gate.queueSize > 0) {
-      if (gate.enqueue(waiter)) {
-        this.stats.count("queued", route.route);
-        return queued;
-      }
-      this.stats.count("queueFull", route.route);
-      return withRetryInfo(rpcError("SLUICE_LIMIT_QUEUE_FULL", Code.ResourceExhausted, { route: route.route, max: gate.max, queue: gate.queueSize }), gate.timeoutMs);
-    }
+    if (gate.queueSize > 0) return mustQueue;
     this.stats.count("maxConcurrent", route.route);
     // There is no telling when a slot frees up; a short pause is a fair guess.
     return withRetryInfo(rpcError("SLUICE_LIMIT_CONCURRENCY", Code.ResourceExhausted, { route: route.route, max: gate.max }), 100);
+  }
+
+  /**
+   * After admit() said mustQueue: the call waits for a slot (`queued`; it is
+   * then told admitted() or refused()), or the queue is full (the error).
+   */
+  enqueue(route: RouteAdmission | undefined, waiter: AdmissionWaiter): typeof queued | ConnectError {
+    const gate = route?.gate;
+    if (route === undefined || gate === undefined) return rpcError("SLUICE_RPC_INTERNAL", Code.Internal, { requestId: "(admission)" });
+    if (gate.enqueue(waiter)) {
+      this.stats.count("queued", route.route);
+      return queued;
+    }
+    this.stats.count("queueFull", route.route);
+    return withRetryInfo(rpcError("SLUICE_LIMIT_QUEUE_FULL", Code.ResourceExhausted, { route: route.route, max: gate.max, queue: gate.queueSize }), gate.timeoutMs);
   }
 
   /** Gives back the route slot admit() took (or handed over through the queue). */
@@ -141,9 +160,15 @@ export class Admission {
     for (const r of this.#routes.values()) r.gate?.close();
   }
 
+  /** The reason a call was shed, when `error` is one of the shed errors admit() returns. */
+  shedReason(error: ConnectError): string | undefined {
+    for (const [event, e] of shedErrors) if (e === error) return shedReasons[event];
+    return undefined;
+  }
+
   #shed(reason: LimitEvent): ConnectError {
     this.stats.count(reason);
-    return withRetryInfo(rpcError("SLUICE_OVERLOADED", Code.Unavailable, { reason: shedReasons[reason] ?? reason }), shedRetryMs);
+    return shedErrors.get(reason)!;
   }
 }
 

@@ -24,6 +24,8 @@ export class GatewayLimits {
   readonly connections: ConnectionLimits;
   readonly h1: H1TimeoutOptions;
   readonly h2: H2GuardOptions;
+  /** Calls shed by overload protection are logged here, summed up, not one line each. */
+  readonly shedLog: RefusalLog;
   /** Unary and server-streaming calls: the request message must arrive within this. */
   readonly firstMessageTimeoutMs: number;
 
@@ -35,7 +37,8 @@ export class GatewayLimits {
       maxBufferedBytes: o.maxBufferedMiB * MiB,
     });
     this.admission = new Admission({ maxInFlight: o.maxInFlight }, inFlight, this.overload, this.stats);
-    this.connections = new ConnectionLimits(config.connections, this.overload, this.stats, new RefusalLog(log));
+    this.connections = new ConnectionLimits(config.connections, this.overload, this.stats, new RefusalLog(log, "SLUICE_CONNECTIONS_REFUSED"));
+    this.shedLog = new RefusalLog(log, "SLUICE_CALLS_SHED");
     this.h1 = { headersTimeoutMs: config.http1.headersTimeoutMs, bodyTimeoutMs: config.http1.bodyTimeoutMs, keepAliveTimeoutMs: config.idleTimeoutMs };
     this.h2 = {
       maxStreams: config.http2.maxConcurrentStreams,

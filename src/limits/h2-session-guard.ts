@@ -1,4 +1,5 @@
 import http2 from "node:http2";
+import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { sluiceError } from "../errors.js";
 import type { LimitStats } from "./limit-stats.js";
@@ -41,6 +42,8 @@ export class H2SessionGuard {
   /** Resets and refusals counted on this connection. */
   resets = 0;
   readonly #session: http2.ServerHttp2Session;
+  /** The connection's own socket (session.socket is a proxy that may not be paused or ended). */
+  readonly #socket: Socket | undefined;
   readonly #options: H2GuardOptions;
   readonly #stats: LimitStats;
   readonly #log: Logger;
@@ -49,8 +52,9 @@ export class H2SessionGuard {
   #pingOutstanding = false;
   #flooded = false;
 
-  private constructor(session: http2.ServerHttp2Session, options: H2GuardOptions, stats: LimitStats, log: Logger) {
+  private constructor(session: http2.ServerHttp2Session, socket: Socket | undefined, options: H2GuardOptions, stats: LimitStats, log: Logger) {
     this.#session = session;
+    this.#socket = socket;
     this.#options = options;
     this.#stats = stats;
     this.#log = log;
@@ -62,9 +66,9 @@ export class H2SessionGuard {
     session.once("close", () => clearInterval(this.#timer));
   }
 
-  /** Guards a new session. */
-  static attach(session: http2.ServerHttp2Session, options: H2GuardOptions, stats: LimitStats, log: Logger): H2SessionGuard {
-    const guard = new H2SessionGuard(session, options, stats, log);
+  /** Guards a new session; `socket` is the connection it was made on. */
+  static attach(session: http2.ServerHttp2Session, socket: Socket | undefined, options: H2GuardOptions, stats: LimitStats, log: Logger): H2SessionGuard {
+    const guard = new H2SessionGuard(session, socket, options, stats, log);
     guards.set(session, guard);
     return guard;
   }
@@ -101,7 +105,23 @@ export class H2SessionGuard {
     const address = session.socket?.remoteAddress ?? "(unknown)";
     const e = sluiceError("SLUICE_HTTP2_RESET_FLOOD", { address, resets: this.resets, perSecond: this.#options.maxResetsPerSecond });
     this.#log.warn({ code: e.code, address, resets: this.resets }, e.message);
-    closeNow(session, NGHTTP2_ENHANCE_YOUR_CALM);
+    const socket = this.#socket;
+    if (socket === undefined) return closeNow(session, NGHTTP2_ENHANCE_YOUR_CALM);
+    // Nothing more of the peer's is read from now on. The GOAWAY goes out,
+    // then FIN: a plain destroy would reset the connection with the peer's
+    // unread frames in our buffers, and a reset makes the peer drop the
+    // GOAWAY unread.
+    socket.pause();
+    try {
+      session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+    } catch {
+      // Already closing.
+    }
+    setImmediate(() => socket.end());
+    setTimeout(() => {
+      socket.destroy();
+      if (!session.destroyed) session.destroy();
+    }, 1000).unref();
   }
 
   #keepAlive(): void {

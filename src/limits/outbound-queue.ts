@@ -30,6 +30,14 @@ const coalesceMaxBytes = 1024;
 const firstBatchBytes = 1024;
 
 /**
+ * What a stream may hold before its reader has shown that it reads: the
+ * budget starts here and doubles each time the transport takes everything
+ * the stream had written, up to outboundBufferBytes. A reader that never
+ * reads (a zero window, a stopped socket) costs this, not the whole bound.
+ */
+const firstBudgetBytes = 1024;
+
+/**
  * The responses of one stream on their way to a slow or fast reader,
  * bounded by the memory they take (`outboundBufferBytes`: bytes plus a
  * per-message overhead), whatever the engine behind it (a handler's
@@ -40,6 +48,8 @@ const firstBatchBytes = 1024;
  *
  * - block: push returns false until the reader has taken half the bytes
  *   back (the handler is not pulled, or the upstream not read, meanwhile);
+ *   the bound starts small and grows as the reader proves it reads (see
+ *   firstBudgetBytes);
  * - drop-oldest: messages not yet handed to the transport wait here and
  *   the oldest are dropped (counted) to make room for the newest; push
  *   returns false only to let the event loop turn once;
@@ -68,6 +78,8 @@ export class OutboundQueue {
   #heldBytes = 0;
   /** What this queue has added to overload.bufferedBytes. */
   #accounted = 0;
+  /** block, cancel: the bound now (grows towards outboundBufferBytes as the reader reads). */
+  #budget: number;
   #ready: (() => void) | undefined;
   #blockedSince = -1;
   #everBlocked = false;
@@ -81,6 +93,7 @@ export class OutboundQueue {
     this.#overload = overload;
     this.#stats = stats;
     this.#onLimit = onLimit;
+    this.#budget = Math.min(firstBudgetBytes, policy.outboundBufferBytes);
   }
 
   /** The memory the waiting responses take, as counted against the bound. */
@@ -92,8 +105,7 @@ export class OutboundQueue {
   /** Hands one framed message on. false: call onReady() and wait before the next. */
   push(frame: Buffer): boolean {
     if (this.#closed) return true;
-    const limit = this.#policy.outboundBufferBytes;
-    if (this.#policy.slowConsumer === "drop-oldest") return this.#pushDropping(frame, limit);
+    if (this.#policy.slowConsumer === "drop-oldest") return this.#pushDropping(frame, this.#policy.outboundBufferBytes);
     if (this.#pendingWrites > 0 && frame.byteLength <= coalesceMaxBytes) {
       this.#append(frame);
     } else {
@@ -101,7 +113,7 @@ export class OutboundQueue {
       this.#write(frame);
     }
     const queued = this.#account();
-    if (queued < limit) return true;
+    if (queued < this.#budget) return true;
     this.#block();
     return false;
   }
@@ -164,7 +176,7 @@ export class OutboundQueue {
       // Its own memory, not a slice of Node's shared pool: a batch that waits
       // long (a reader that stopped) must not keep a pool slab alive.
       // Doubling, but never past the bound: the batch's size is what it costs.
-      const grown = Buffer.allocUnsafeSlow(Math.max(needed, Math.min(this.#policy.outboundBufferBytes, Math.max(firstBatchBytes, needed * 2))));
+      const grown = Buffer.allocUnsafeSlow(Math.max(needed, Math.min(this.#budget, Math.max(firstBatchBytes, needed * 2))));
       if (batch !== undefined) batch.copy(grown, 0, 0, this.#batchBytes);
       this.#batch = batch = grown;
     }
@@ -184,12 +196,16 @@ export class OutboundQueue {
   readonly #onWritten = (): void => {
     this.#pendingWrites--;
     if (this.#closed) return;
-    if (this.#pendingWrites === 0) this.#flushBatch();
+    if (this.#pendingWrites === 0) {
+      // The transport took everything: the reader reads, so it may be given more.
+      if (this.#budget < this.#policy.outboundBufferBytes) this.#budget = Math.min(this.#policy.outboundBufferBytes, this.#budget * 2);
+      this.#flushBatch();
+    }
     if (this.#heldCount > 0) this.#flushHeld();
     const queued = this.#account();
     // Woken at half the bound, so that a fast reader does not wake the
     // producer for every message it takes.
-    if (this.#blockedSince >= 0 && queued <= this.#policy.outboundBufferBytes / 2) this.#unblock();
+    if (this.#blockedSince >= 0 && queued <= this.#budget / 2) this.#unblock();
   };
 
   #pushDropping(frame: Buffer, limit: number): boolean {
@@ -221,13 +237,14 @@ export class OutboundQueue {
     if (dropped > 0) this.#stats.count("slowConsumerDropped", this.#route, dropped);
     // A handler that yields without waiting would otherwise spin: one message per turn of the event loop.
     this.#blockedSince = performance.now();
-    setImmediate(this.#unblockSoon);
+    setImmediate(unblockSoon, this);
     return false;
   }
 
-  readonly #unblockSoon = (): void => {
+  /** drop-oldest: the turn of the event loop after a held message. */
+  unblockSoon(): void {
     if (this.#blockedSince >= 0) this.#unblock();
-  };
+  }
 
   /** drop-oldest: moves held messages to the transport while it has room. */
   #flushHeld(): void {
@@ -277,11 +294,12 @@ export class OutboundQueue {
 
   #armSlowTimer(ms: number): void {
     clearTimeout(this.#slowTimer);
-    this.#slowTimer = setTimeout(this.#onSlowTimer, Math.max(1, Math.ceil(ms)));
+    this.#slowTimer = setTimeout(onSlowTimer, Math.max(1, Math.ceil(ms)), this);
     this.#slowTimer.unref();
   }
 
-  readonly #onSlowTimer = (): void => {
+  /** cancel: the buffer may have stayed full for slowConsumerMs. */
+  slowTimerFired(): void {
     if (this.#closed || this.#blockedSince < 0) return;
     const ms = this.#policy.slowConsumerMs;
     const blockedFor = performance.now() - this.#blockedSince;
@@ -292,5 +310,14 @@ export class OutboundQueue {
     const bytes = this.queuedBytes;
     this.#stats.count("slowConsumerCancelled", this.#route);
     this.#onLimit(rpcError("SLUICE_LIMIT_SLOW_CONSUMER", Code.ResourceExhausted, { route: this.#route, bytes, ms }));
-  };
+  }
+}
+
+// Shared callbacks, not a closure per stream: the queue is passed along.
+function unblockSoon(q: OutboundQueue): void {
+  q.unblockSoon();
+}
+
+function onSlowTimer(q: OutboundQueue): void {
+  q.slowTimerFired();
 }

@@ -5,15 +5,20 @@ import { sluiceError } from "../errors.js";
 const intervalMs = 10_000;
 
 /**
- * Logs refused connections without letting a flood flood the log: the first
- * refusal after a quiet spell is logged at once, the ones that follow are
- * counted and logged together 10 s later.
+ * Logs refusals (connections refused, calls shed) without letting a flood
+ * flood the log: the first refusal after a quiet spell is logged at once,
+ * the ones that follow are counted and logged together 10 s later. Shed
+ * calls get no line of their own: under overload, a log line per call is
+ * more work for a process that is already short of it.
  */
 export class RefusalLog {
   readonly #pending = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly code: "SLUICE_CONNECTIONS_REFUSED" | "SLUICE_CALLS_SHED",
+  ) {}
 
   note(reason: string): void {
     if (this.#timer === undefined) {
@@ -35,7 +40,7 @@ export class RefusalLog {
   }
 
   #write(reason: string, count: number): void {
-    const e = sluiceError("SLUICE_CONNECTIONS_REFUSED", { count, reason });
+    const e = sluiceError(this.code, { count, reason });
     this.log.warn({ code: e.code, count, reason }, e.message);
   }
 }

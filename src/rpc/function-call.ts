@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { rpcError } from "../errors.js";
 import type { FunctionRoute } from "../host/route-table.js";
-import type { AdmissionWaiter } from "../limits/admission.js";
+import { queued, type AdmissionWaiter } from "../limits/admission.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
 import { OutboundQueue } from "../limits/outbound-queue.js";
 import { StreamGovernor } from "../limits/stream-governor.js";
@@ -260,8 +260,10 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink, Admi
 
   // --- Admission (AdmissionWaiter) ----------------------------------------
 
-  /** Admission said `queued`: the call waits for admitted() or refused(). */
+  /** Admission said `mustQueue`: the call waits in its route's queue for admitted() or refused(), or is refused at once. */
   queue(query?: QueryMessage): void {
+    const verdict = this.#env.limits.admission.enqueue(this.#route.admission, this);
+    if (verdict !== queued) return this.refused(verdict);
     this.#query = query;
     this.#x.onClientGone(() => {
       this.#env.limits.admission.withdraw(this.#route.admission, this);
