@@ -164,7 +164,7 @@ function checkOptions(file: string, options: unknown, service: DescService): { v
     if (expected) {
       // A limit's problem may be in a field of it (options.rate.perSecond): name that field.
       const inner = key in limitChecks ? checkLimit(key, value, "options")[0] : undefined;
-      return { error: sluiceError("SLUICE_FUNCTION_BAD_OPTION", { file, key: inner?.key ?? `options.${key}`, value: inner?.value ?? value, allowed: expected }) };
+      return { error: sluiceError("SLUICE_FUNCTION_BAD_OPTION", { file, key: inner?.key ?? `options.${key}`, value: inner !== undefined ? inner.value : value, allowed: expected }) };
     }
   }
   const o = options as FunctionOptions;

@@ -167,7 +167,6 @@ function checkRate(v: unknown, at: string): LimitProblem[] {
     return [{ key: at, value: v, allowed: "{ perSecond, burst?, key?, maxKeys? }" }];
   }
   const problems: LimitProblem[] = [];
-  if ((v as RateLimit).perSecond === undefined) problems.push({ key: `${at}.perSecond`, value: undefined, allowed: "a number above 0: the calls per second each key may start" });
   for (const [k, x] of Object.entries(v)) {
     if (x === undefined) continue;
     const check = rateChecks[k as keyof RateLimit];
@@ -179,6 +178,8 @@ function checkRate(v: unknown, at: string): LimitProblem[] {
     const allowed = check(x);
     if (allowed !== undefined) problems.push({ key: `${at}.${k}`, value: typeof x === "function" ? "(function)" : x, allowed });
   }
+  // After the typos: a misspelled perSecond is better told as such.
+  if ((v as RateLimit).perSecond === undefined) problems.push({ key: `${at}.perSecond`, value: undefined, allowed: "a number above 0: the calls per second each key may start" });
   return problems;
 }
 
