@@ -29,7 +29,7 @@ export interface SluiceConfig {
     maxConcurrentStreams: number;
     initialWindowSize: number;
     connectionWindowSize: number;
-    maxSessionMemoryMiB: number;
+    maxSessionMemoryBytes: number;
     maxResets: number;
     maxResetsPerSecond: number;
     keepAliveMs: number;
@@ -37,7 +37,7 @@ export interface SluiceConfig {
   http1: { headersTimeoutMs: number; bodyTimeoutMs: number };
   firstMessageTimeoutMs: number;
   connections: { max: number; maxPerAddress: number };
-  overload: { maxInFlight: number; maxBufferedMiB: number; maxEventLoopDelayMs: number; maxHeapPercent: number };
+  overload: { maxInFlight: number; maxBufferedBytes: number; maxEventLoopDelayMs: number; maxHeapPercent: number };
   /** Per-route flow limits (src/limits/limit-options.ts), by route name: "*", "pkg.Svc", "pkg.Svc/Method". */
   limits: LimitsConfig;
   compression: { encodings: (typeof encodings)[number][]; minBytes: number };

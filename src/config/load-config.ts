@@ -89,7 +89,7 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
       maxConcurrentStreams: get("http2.maxConcurrentStreams"),
       initialWindowSize: get("http2.initialWindowSize"),
       connectionWindowSize: get("http2.connectionWindowSize"),
-      maxSessionMemoryMiB: get("http2.maxSessionMemoryMiB"),
+      maxSessionMemoryBytes: get("http2.maxSessionMemoryBytes"),
       maxResets: get("http2.maxResets"),
       maxResetsPerSecond: get("http2.maxResetsPerSecond"),
       keepAliveMs: get("http2.keepAliveMs"),
@@ -99,7 +99,7 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
     connections: { max: get("connections.max"), maxPerAddress: get("connections.maxPerAddress") },
     overload: {
       maxInFlight: get("overload.maxInFlight"),
-      maxBufferedMiB: get("overload.maxBufferedMiB"),
+      maxBufferedBytes: get("overload.maxBufferedBytes"),
       maxEventLoopDelayMs: get("overload.maxEventLoopDelayMs"),
       maxHeapPercent: get("overload.maxHeapPercent"),
     },

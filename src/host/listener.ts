@@ -64,7 +64,8 @@ export class Listener {
         initialWindowSize: config.http2.initialWindowSize,
       },
       maxSessionInvalidFrames: 100,
-      maxSessionMemory: config.http2.maxSessionMemoryMiB,
+      // Node counts it in whole megabytes.
+      maxSessionMemory: Math.max(1, Math.ceil(config.http2.maxSessionMemoryBytes / (1024 * 1024))),
     });
     h2.on("stream", dispatch.onStream);
     this.#watchSessions(h2);

@@ -50,7 +50,7 @@ const shedRetryMs = 1_000;
 
 const shedReasons: Partial<Record<LimitEvent, string>> = {
   shedInFlight: "overload.maxInFlight calls are in flight",
-  shedBufferedBytes: "overload.maxBufferedMiB of responses wait for slow readers",
+  shedBufferedBytes: "overload.maxBufferedBytes of responses wait for slow readers",
   shedEventLoopDelay: "the event loop is lagging past overload.maxEventLoopDelayMs",
   shedHeap: "the heap is past overload.maxHeapPercent of its limit",
 };

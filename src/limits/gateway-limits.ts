@@ -8,7 +8,6 @@ import { LimitStats } from "./limit-stats.js";
 import { OverloadMonitor } from "./overload-monitor.js";
 import { RefusalLog } from "./refusal-log.js";
 
-const MiB = 1024 * 1024;
 
 /**
  * The gateway-wide half of the limits, made once from the config: the
@@ -34,7 +33,7 @@ export class GatewayLimits {
     this.overload = new OverloadMonitor({
       maxEventLoopDelayMs: o.maxEventLoopDelayMs,
       maxHeapPercent: o.maxHeapPercent,
-      maxBufferedBytes: o.maxBufferedMiB * MiB,
+      maxBufferedBytes: o.maxBufferedBytes,
     });
     this.admission = new Admission({ maxInFlight: o.maxInFlight }, inFlight, this.overload, this.stats);
     this.connections = new ConnectionLimits(config.connections, this.overload, this.stats, new RefusalLog(log, "SLUICE_CONNECTIONS_REFUSED"));

@@ -56,7 +56,7 @@ const firstBudgetBytes = 1024;
  * - cancel: as block, and when the buffer has stayed full for
  *   slowConsumerMs the call ends with RESOURCE_EXHAUSTED (through onLimit).
  *
- * The bytes held count towards the gateway-wide overload.maxBufferedMiB.
+ * The bytes held count towards the gateway-wide overload.maxBufferedBytes.
  * With block and cancel, small messages written while the transport is busy
  * are batched (see coalesceMaxBytes).
  */
