@@ -28,6 +28,10 @@ export interface BenchPlan {
   };
   bidi: { streamCounts: number[]; seconds: number };
   stall: { seconds: number; runs: { mode: StallMode; streams: number }[] };
+  /** Stalled consumers beside a normal client (scenarios/stalled-load.ts): per mode, these stream counts; `calls` normal calls measured. */
+  stalledLoad: { modes: StallMode[]; streamCounts: number[]; calls: number };
+  /** A client faster than messagesPerSecond (scenarios/paced-client.ts). */
+  pacedClient: { perSecond: number; messages: number };
   coldStart: { runs: number; generatedFunctions: number };
   /** Seconds of CPU profile of the Sluice gRPC unary arm; 0 skips it. */
   profileSeconds: number;
@@ -49,6 +53,8 @@ export const plans: Record<BenchMode, BenchPlan> = {
     serverStream: { singleCallMessages: 100_000, concurrentCalls: 64, perCallMessages: 2_000 },
     bidi: { streamCounts: [1, 64], seconds: 4 },
     stall: { seconds: 30, runs: allStalls },
+    stalledLoad: { modes: ["flow-control", "socket"], streamCounts: [1, 100, 1000], calls: 1000 },
+    pacedClient: { perSecond: 500, messages: 5000 },
     coldStart: { runs: 3, generatedFunctions: 50 },
     profileSeconds: 10,
   },
@@ -60,6 +66,8 @@ export const plans: Record<BenchMode, BenchPlan> = {
     serverStream: { singleCallMessages: 20_000, concurrentCalls: 64, perCallMessages: 300 },
     bidi: { streamCounts: [1, 64], seconds: 1 },
     stall: { seconds: 3, runs: allStalls },
+    stalledLoad: { modes: ["flow-control", "socket"], streamCounts: [1, 100, 1000], calls: 200 },
+    pacedClient: { perSecond: 500, messages: 2000 },
     coldStart: { runs: 1, generatedFunctions: 50 },
     profileSeconds: 0,
   },
@@ -71,6 +79,8 @@ export const plans: Record<BenchMode, BenchPlan> = {
     serverStream: { singleCallMessages: 200, concurrentCalls: 64, perCallMessages: 10 },
     bidi: { streamCounts: [1, 8], seconds: 0.3 },
     stall: { seconds: 3, runs: [{ mode: "flow-control", streams: 1 }] },
+    stalledLoad: { modes: ["socket"], streamCounts: [1], calls: 30 },
+    pacedClient: { perSecond: 100, messages: 150 },
     coldStart: { runs: 1, generatedFunctions: 50 },
     profileSeconds: 0,
   },
