@@ -4,7 +4,7 @@ import { Code, type ConnectError } from "@connectrpc/connect";
 import { rpcError } from "../errors.js";
 import { mustQueue, type Verdict } from "../limits/admission.js";
 import { H2SessionGuard } from "../limits/h2-session-guard.js";
-import { checkRequestHeaders } from "../limits/header-checks.js";
+import { headersTooLarge } from "../limits/header-checks.js";
 import { parseGetRequest } from "../protocol/connect/get-request.js";
 import { connectStreamWire, connectUnaryWire } from "../protocol/connect/connect-wire.js";
 import { parseContentType, type RequestType } from "../protocol/content-type.js";
@@ -57,8 +57,8 @@ function releaseSlotOnClose(this: http2.ServerHttp2Stream): void {
  *
  * Every HTTP/2 stream first takes a slot on its connection (H2SessionGuard:
  * REFUSED_STREAM past http2.maxConcurrentStreams, held until the handler has
- * returned) and has its header block checked (size, CR/LF/NUL), before any
- * other work. A call is then admitted (Admission: overload shedding, the
+ * returned) and has the size of its header block checked, before any other
+ * work. A call is then admitted (Admission: overload shedding, the
  * route's rate, maxConcurrent and queue) or answered with the refusal.
  *
  * A request is an RPC when its path is a served method, or when it carries
@@ -85,8 +85,7 @@ export class RpcDispatch {
     // work at all, but it counts towards the connection's reset budget.
     if (stream.destroyed) return guard?.onReset();
     if (guard !== undefined && !guard.takeSlot(stream)) return;
-    const problem = checkRequestHeaders(rawHeaders, this.deps.maxHeaderBytes);
-    if (problem !== undefined) return this.#refuseHeaders(stream, problem, guard);
+    if (headersTooLarge(rawHeaders, this.deps.maxHeaderBytes)) return this.#refuseHeaders(stream, guard);
     const method = headers[":method"] ?? "GET";
     const rawPath = headers[":path"] ?? "/";
     if (!this.#isRpc(method, rawPath, headers)) {
@@ -101,23 +100,13 @@ export class RpcDispatch {
     this.#serve(new H2Exchange(stream, headers, secure ? "https" : "http", guard), rawPath);
   };
 
-  /**
-   * A header block over maxHeaderBytes gets 431 (as HTTP/1.1 does); one
-   * with CR, LF or NUL in a value is malformed: RST_STREAM PROTOCOL_ERROR
-   * (RFC 9113 §8.2.1). Both count towards the connection's reset budget.
-   */
-  #refuseHeaders(stream: http2.ServerHttp2Stream, problem: "too-large" | "malformed", guard: H2SessionGuard | undefined): void {
-    const stats = this.deps.env.limits.stats;
+  /** A header block over maxHeaderBytes gets 431, as over HTTP/1.1; it counts towards the connection's reset budget. */
+  #refuseHeaders(stream: http2.ServerHttp2Stream, guard: H2SessionGuard | undefined): void {
     if (guard !== undefined) stream.once("close", () => guard.releaseSlot());
-    if (problem === "too-large") {
-      stats.count("http2HeaderTooLarge");
-      try {
-        stream.respond({ ":status": 431 }, { endStream: true });
-      } catch {
-        stream.close(NGHTTP2_PROTOCOL_ERROR);
-      }
-    } else {
-      stats.count("http2MalformedHeader");
+    this.deps.env.limits.stats.count("http2HeaderTooLarge");
+    try {
+      stream.respond({ ":status": 431 }, { endStream: true });
+    } catch {
       stream.close(NGHTTP2_PROTOCOL_ERROR);
     }
     guard?.onReset();

@@ -18,7 +18,7 @@ export const limitEvents = [
   // Connections and HTTP.
   "connectionRefusedTotal", "connectionRefusedPerAddress", "connectionRefusedOverload",
   "http1HeadersTimeout", "http1BodyTimeout",
-  "http2RefusedStream", "http2ResetFlood", "http2HeaderTooLarge", "http2MalformedHeader", "http2PingTimeout",
+  "http2RefusedStream", "http2ResetFlood", "http2HeaderTooLarge", "http2PingTimeout",
 ] as const;
 
 export type LimitEvent = (typeof limitEvents)[number];

@@ -389,7 +389,7 @@ describe("overload: in-flight cap and buffered bytes", () => {
   let gw: FlowGateway;
   before(async () => {
     gw = await startFlowGateway("limits-overload", {
-      overload: { maxInFlight: 5, maxBufferedMiB: 1 },
+      overload: { maxInFlight: 5, maxBufferedBytes: 1048576 },
       limits: { "flow.v1.FlowService/Feed": { outboundBufferBytes: 512 * 1024 } },
     });
   });
@@ -416,12 +416,14 @@ describe("overload: in-flight cap and buffered bytes", () => {
     });
   }
 
-  test("past overload.maxBufferedMiB of responses waiting for slow readers, new calls are shed and new connections refused; existing streams go on", async () => {
+  test("past overload.maxBufferedBytes of responses waiting for slow readers, new calls are shed and new connections refused; existing streams go on", async () => {
     // The observer's connection exists already: only new connections are refused.
     const observer = gw.clients.grpc;
     await observer.count({});
-    // Three streams to readers that stopped, each allowed to hold 512 KiB.
+    // Three streams to readers that read for a while (so the gateway trusts
+    // them with their whole 512 KiB buffer), then stopped.
     const stalled = [0, 1, 2].map(() => rawServerStream(gw.url, feedPath, feedRequest(0, big), "grpc"));
+    await until("the streams flowing", () => stalled.every((s) => s.messages.length >= 40));
     for (const s of stalled) s.pause();
     let shed: ConnectError | undefined;
     await until("shedding for buffered bytes", async () => {
@@ -429,7 +431,7 @@ describe("overload: in-flight cap and buffered bytes", () => {
       return shed !== undefined;
     });
     assert.equal(shed!.code, Code.Unavailable);
-    assert.match(shed!.rawMessage, /overload\.maxBufferedMiB of responses wait for slow readers/);
+    assert.match(shed!.rawMessage, /overload\.maxBufferedBytes of responses wait for slow readers/);
     try {
       const refused = await h1Request(gw.port, { method: "GET", path: "/healthz" }).then(() => false, () => true);
       assert.ok(refused, "a new connection was refused");
