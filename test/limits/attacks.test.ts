@@ -145,6 +145,81 @@ describe("connection caps: a flood is capped per address and in total; a normal 
   });
 });
 
+/**
+ * A bare node:http2 server, the baseline of the memory tests: what a stream
+ * costs there is what Node's HTTP/2 itself costs, before any gateway.
+ * "hold": every stream gets one 45-byte gRPC message and stays open, as a
+ * gateway stream to a reader that never reads; "refuse": every stream gets a
+ * Trailers-Only UNAVAILABLE at once, as a shed call.
+ */
+const bareServerSource = (mode: "hold" | "refuse", maxStreams: number) => `
+import http2 from "node:http2";
+const server = http2.createServer({ settings: { maxConcurrentStreams: ${maxStreams} } });
+server.on("session", (s) => s.on("error", () => {}));
+server.on("stream", (stream) => {
+  stream.on("error", () => {});
+  if (${JSON.stringify(mode)} === "refuse") {
+    stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "14", "grpc-message": "overloaded" }, { endStream: true });
+    return;
+  }
+  stream.respond({ ":status": 200, "content-type": "application/grpc" });
+  const frame = Buffer.alloc(45);
+  frame.writeUInt32BE(40, 1);
+  stream.write(frame);
+});
+server.listen(0, "127.0.0.1", () => process.stdout.write("bare server listening on http://127.0.0.1:" + server.address().port + "\\n"));
+`;
+
+/** Starts a bare server; `stop()` kills it. */
+async function startBare(mode: "hold" | "refuse", maxStreams: number): Promise<{ url: string; pid: number; stop(): void }> {
+  const bare = spawn(process.execPath, ["--input-type=module", "-e", bareServerSource(mode, maxStreams)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  let url = "";
+  bare.stdout!.on("data", (c: Buffer) => (url ||= /listening on (\S+)/.exec(c.toString())?.[1] ?? ""));
+  await until("the bare server", () => url !== "", 20_000);
+  return { url, pid: bare.pid!, stop: () => bare.kill() };
+}
+
+/** 20 connections × 1,000 calls that never send their request; resolves with each call's end and the server's peak RSS growth. */
+async function idleCalls(url: string, pid: number, path: string): Promise<{ statuses: Map<string, number>; growth: () => number; ended: Promise<unknown>; close(): void }> {
+  const rssBefore = rssOf(pid);
+  let peak = rssBefore;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssOf(pid));
+    } catch {
+      // the process is gone
+    }
+  }, 100);
+  const statuses = new Map<string, number>();
+  const sessions: http2.ClientHttp2Session[] = [];
+  const ended: Promise<void>[] = [];
+  for (let c = 0; c < 20; c++) {
+    const session = http2.connect(url);
+    session.on("error", () => {});
+    sessions.push(session);
+    for (let i = 0; i < 1000; i++) {
+      const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" }, { endStream: false });
+      stream.on("error", () => {});
+      let status: string | undefined;
+      stream.on("response", (h) => (status = h["grpc-status"] as string | undefined));
+      stream.on("trailers", (t) => (status = t["grpc-status"] as string | undefined));
+      ended.push(new Promise((resolve) => stream.on("close", () => {
+        statuses.set(status ?? "none", (statuses.get(status ?? "none") ?? 0) + 1);
+        resolve();
+      })));
+    }
+  }
+  return {
+    statuses,
+    growth: () => peak - rssBefore,
+    ended: Promise.all(ended),
+    close: () => {
+      clearInterval(sampler);
+      sessions.forEach((s) => s.destroy());
+    },
+  };
+}
+
 describe("20 × 1,000 calls that never send their request", () => {
   let gw: FlowGateway;
   before(async () => {
@@ -159,47 +234,40 @@ describe("20 × 1,000 calls that never send their request", () => {
   });
   after(() => gw?.stop());
 
-  test("are refused with UNAVAILABLE past overload.maxInFlight, RSS grows < 128 MiB, health answers; the rest end at firstMessageTimeoutMs", async () => {
-    const rssBefore = rssOf(gw.child.pid!);
-    let peak = rssBefore;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(gw.child.pid!))), 100);
-    const statuses = new Map<string, number>();
-    const note = (s: string) => statuses.set(s, (statuses.get(s) ?? 0) + 1);
-    const sessions: http2.ClientHttp2Session[] = [];
-    const ended: Promise<void>[] = [];
+  test("are refused with UNAVAILABLE past overload.maxInFlight, the gateway's RSS grows < 48 MiB more than node:http2's own for them, health answers; the rest end at firstMessageTimeoutMs", async () => {
+    // Node's own share: a bare node:http2 server refusing the same 20,000 streams.
+    const bare = await startBare("refuse", 1000);
+    let bareGrowth: number;
     try {
-      for (let c = 0; c < 20; c++) {
-        const session = http2.connect(gw.url);
-        session.on("error", () => {});
-        sessions.push(session);
-        for (let i = 0; i < 1000; i++) {
-          const stream = session.request({ ":method": "POST", ":path": holdPath, "content-type": "application/grpc", te: "trailers" }, { endStream: false });
-          stream.on("error", () => {});
-          let status: string | undefined;
-          stream.on("response", (h) => (status = h["grpc-status"] as string | undefined));
-          stream.on("trailers", (t) => (status = t["grpc-status"] as string | undefined));
-          ended.push(new Promise((resolve) => stream.on("close", () => {
-            note(status ?? "none");
-            resolve();
-          })));
-        }
-      }
-      await until("every call past the cap refused", () => (statuses.get(String(Code.Unavailable)) ?? 0) >= 18_000, 60_000);
+      const run = await idleCalls(bare.url, bare.pid, holdPath);
+      await until("the bare server's refusals", () => (run.statuses.get("14") ?? 0) === 20_000, 60_000);
+      bareGrowth = run.growth();
+      run.close();
+    } finally {
+      bare.stop();
+    }
+
+    const run = await idleCalls(gw.url, gw.child.pid!, holdPath);
+    try {
+      await until("every call past the cap refused", () => (run.statuses.get(String(Code.Unavailable)) ?? 0) >= 18_000, 60_000);
       // While 2,000 calls sit in flight: health checks (exempt from shedding) and readiness answer.
       const health = await createClient(Health, createGrpcTransport({ baseUrl: gw.url })).check({ service: "" });
       assert.equal(health.status, 1);
       assert.equal((await h1Request(gw.port, { method: "GET", path: "/readyz" })).status, 200);
-      const growth = peak - rssBefore;
-      process.stdout.write(`# 20 × 1,000 idle calls: gateway RSS ${(rssBefore / MiB).toFixed(0)} MiB before, peak +${(growth / MiB).toFixed(1)} MiB\n`);
-      assert.ok(growth < 128 * MiB, `RSS grew ${(growth / MiB).toFixed(1)} MiB`);
+      const growth = run.growth();
+      const mb = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
+      process.stdout.write(`# 20 × 1,000 idle calls: gateway RSS peak +${mb(growth)}, bare node:http2 refusing them all +${mb(bareGrowth)} (Node ${process.versions.node})\n`);
+      // Node's own need for such a burst varies with its version (V8's young
+      // generation): 118-130 MiB on Node 20, 158-169 MiB on Node 24. What
+      // the gateway adds must stay small.
+      assert.ok(growth - bareGrowth < 48 * MiB, `the gateway grew ${mb(growth)}, node:http2 alone ${mb(bareGrowth)}`);
       // The calls in flight never sent their message: they end at firstMessageTimeoutMs.
-      await Promise.race([Promise.all(ended), pause(30_000)]);
-      assert.equal(statuses.get(String(Code.Unavailable)), 18_000);
-      assert.equal(statuses.get(String(Code.DeadlineExceeded)), 2_000);
+      await Promise.race([run.ended, pause(30_000)]);
+      assert.equal(run.statuses.get(String(Code.Unavailable)), 18_000);
+      assert.equal(run.statuses.get(String(Code.DeadlineExceeded)), 2_000);
       assert.ok((await gw.clients.grpc.count({})).holdsStarted === 0n, "served again once they ended; no handler ran for them");
     } finally {
-      clearInterval(sampler);
-      sessions.forEach((s) => s.destroy());
+      run.close();
     }
   });
 
@@ -210,28 +278,8 @@ describe("20 × 1,000 calls that never send their request", () => {
   });
 });
 
-/**
- * The baseline of the zero-window test: a bare node:http2 server that answers
- * every stream with one 45-byte gRPC message and holds it open, as a gateway
- * stream to a reader that never reads is held. What a stream costs there is
- * what Node's HTTP/2 itself costs, before any gateway.
- */
-const bareServer = `
-import http2 from "node:http2";
-const server = http2.createServer({ settings: { maxConcurrentStreams: 100 } });
-server.on("session", (s) => s.on("error", () => {}));
-server.on("stream", (stream) => {
-  stream.on("error", () => {});
-  stream.respond({ ":status": 200, "content-type": "application/grpc" });
-  const frame = Buffer.alloc(45);
-  frame.writeUInt32BE(40, 1);
-  stream.write(frame);
-});
-server.listen(0, "127.0.0.1", () => process.stdout.write("bare server listening on http://127.0.0.1:" + server.address().port + "\\n"));
-`;
-
 describe("500 streams to readers with a zero window", () => {
-  test("cost < 16 KiB of gateway memory each, and their handlers are paused", async () => {
+  test("cost < 16 KiB of gateway memory each beyond what node:http2 itself needs for them, and their handlers are paused", async () => {
     const perStream = async (url: string, pid: number, request: Uint8Array, streamPath: string): Promise<number> => {
       const sessions: http2.ClientHttp2Session[] = [];
       const open = async (n: number) => {
@@ -279,13 +327,10 @@ describe("500 streams to readers with a zero window", () => {
       }
     };
 
-    const bare = spawn(process.execPath, ["--input-type=module", "-e", bareServer], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-    let bareUrl = "";
-    bare.stdout!.on("data", (c: Buffer) => (bareUrl ||= /listening on (\S+)/.exec(c.toString())?.[1] ?? ""));
+    const bare = await startBare("hold", 100);
     let gw: FlowGateway | undefined;
     try {
-      await until("the bare server", () => bareUrl !== "", 20_000);
-      const floor = await perStream(bareUrl, bare.pid!, Buffer.alloc(0), "/");
+      const floor = await perStream(bare.url, bare.pid, Buffer.alloc(0), "/");
       gw = await startFlowGateway("attack-zero-window", {});
       const request = envelope(toBinary(FeedRequestSchema, create(FeedRequestSchema, { count: 0, size: 40 })));
       const sluice = await perStream(gw.url, gw.child.pid!, request, "/flow.v1.FlowService/Feed");
@@ -293,12 +338,12 @@ describe("500 streams to readers with a zero window", () => {
       await pause(1000);
       assert.equal((await gw.clients.grpc.count({})).produced, produced, "no handler produced anything more: all paused");
       const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
-      process.stdout.write(`# zero-window streams: gateway ${kib(sluice)} per stream, bare node:http2 ${kib(floor)}, Sluice's own ${kib(sluice - floor)}; ${produced} messages produced for 1500 streams\n`);
-      assert.ok(sluice < 16 * 1024, `gateway memory per stream: ${kib(sluice)} (of which node:http2 itself ${kib(floor)})`);
+      process.stdout.write(`# zero-window streams: gateway ${kib(sluice)} per stream, bare node:http2 ${kib(floor)}, Sluice's own ${kib(sluice - floor)}; ${produced} messages produced for 1500 streams (Node ${process.versions.node})\n`);
+      assert.ok(sluice - floor < 16 * 1024, `gateway memory per stream: ${kib(sluice)}, of which node:http2 itself ${kib(floor)}`);
       // A reader that has never read gets the first budget (1 KiB), not the whole buffer: two messages each.
       assert.ok(produced <= 1500n * 4n, `${produced} messages for 1500 streams`);
     } finally {
-      bare.kill();
+      bare.stop();
       await gw?.stop();
     }
   });
@@ -313,7 +358,7 @@ describe("HTTP/2: Rapid Reset, header checks, stream limit, keepalive", () => {
 
   const holdsStarted = async () => (await gw.clients.grpc.count({})).holdsStarted;
 
-  test("Rapid Reset: the offender gets GOAWAY ENHANCE_YOUR_CALM and is disconnected; no more handlers run than its stream limit; others are served", async () => {
+  test("Rapid Reset: the offender is disconnected, no more handlers run than its stream limit, others are served", async () => {
     const before0 = await holdsStarted();
     const raw = await connectRaw(gw.port);
     await until("SETTINGS exchanged", () => raw.frames.some((f) => f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) !== 0));
@@ -331,17 +376,46 @@ describe("HTTP/2: Rapid Reset, header checks, stream limit, keepalive", () => {
       await new Promise((r) => setImmediate(r));
     }
     await Promise.race([raw.closed, pause(10_000)]);
-    assert.ok(raw.isClosed(), "the connection was closed");
-    assert.equal(raw.goaway(), ErrorCode.ENHANCE_YOUR_CALM);
-    // The gateway stopped reading once the reset budget (400, plus 100 per second) was spent.
-    await gw.waitForOutput(/SLUICE_HTTP2_RESET_FLOOD/);
-    const line = gw.output().split("\n").find((l) => l.includes("SLUICE_HTTP2_RESET_FLOOD"))!;
-    const resets = (JSON.parse(line) as { resets: number }).resets;
-    assert.ok(resets <= 600, `the gateway handled ${resets} resets before closing the connection`);
+    // Closed by the gateway's reset budget (GOAWAY ENHANCE_YOUR_CALM, then
+    // FIN; the next test holds it to that) when the resets reach JavaScript,
+    // or by nghttp2's own reset limit (GOAWAY INTERNAL_ERROR, often lost in
+    // the connection's reset): on Node 24 a stream reset in the same read as
+    // its HEADERS never reaches JavaScript.
+    assert.ok(raw.isClosed(), `the connection was closed (${sent} streams sent)`);
     const handlers = (await holdsStarted()) - before0;
     assert.ok(handlers <= 100n, `${handlers} handlers ran (stream limit 100)`);
     // Another connection is served.
     assert.ok((await gw.clients["grpc-web"].count({})).holdsStarted >= before0);
+  });
+
+  test("a client that resets its calls and keeps opening streams spends the reset budget: REFUSED_STREAM, then GOAWAY ENHANCE_YOUR_CALM, and it is disconnected", async () => {
+    const before0 = await holdsStarted();
+    const raw = await connectRaw(gw.port);
+    await until("SETTINGS exchanged", () => raw.frames.some((f) => f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) !== 0));
+    // 100 calls whose handlers keep running (and their slots) after the client resets them...
+    const hold = holdBody({ key: "budget", maxMs: 3000, ignoreSignal: true });
+    const opened: Buffer[] = [];
+    for (let i = 0; i < 100; i++) opened.push(headers(1 + 2 * i, grpcRequest(holdPath)), frame(FrameType.DATA, Flag.END_STREAM, 1 + 2 * i, hold));
+    raw.send(Buffer.concat(opened));
+    await until("100 handlers running", async () => (await holdsStarted()) - before0 === 100n);
+    raw.send(Buffer.concat(Array.from({ length: 100 }, (_, i) => rstStream(1 + 2 * i, ErrorCode.CANCEL))));
+    // ...then new streams, 50 at a time, each batch once the last was answered.
+    const refusedCount = () => [...raw.resets().values()].filter((c) => c === ErrorCode.REFUSED_STREAM).length;
+    let next = 100;
+    while (!raw.isClosed() && next < 1100) {
+      const batch: Buffer[] = [];
+      for (let i = 0; i < 50; i++, next++) batch.push(headers(1 + 2 * next, grpcRequest(holdPath)), frame(FrameType.DATA, Flag.END_STREAM, 1 + 2 * next, holdBody({ maxMs: 1 })));
+      raw.send(Buffer.concat(batch));
+      await until("the batch answered", () => raw.isClosed() || refusedCount() >= next - 100, 10_000);
+    }
+    await Promise.race([raw.closed, pause(10_000)]);
+    assert.ok(raw.isClosed());
+    assert.equal(raw.goaway(), ErrorCode.ENHANCE_YOUR_CALM);
+    // The budget is 400: 100 went on the resets, the rest on refusals (plus what refilled meanwhile).
+    const refused = refusedCount();
+    assert.ok(refused >= 250 && refused <= 450, `${refused} streams refused before GOAWAY`);
+    await gw.waitForOutput(/SLUICE_HTTP2_RESET_FLOOD: closed the HTTP\/2 connection from 127\.0\.0\.1/);
+    assert.equal(await holdsStarted(), before0 + 100n, "no handler ran for a refused stream");
   });
 
   test("a header block over maxHeaderBytes is refused before SETTINGS are acknowledged, and after; no handler runs", async () => {
@@ -428,7 +502,7 @@ describe("HTTP/2: Rapid Reset, header checks, stream limit, keepalive", () => {
 
   test("refusals, floods and dead peers are counted", async () => {
     const { limits } = await gw.stopAndCount();
-    assert.equal(limits.http2ResetFlood, 1);
+    assert.ok((limits.http2ResetFlood ?? 0) >= 1);
     assert.ok((limits.http2HeaderTooLarge ?? 0) >= 1);
     assert.ok((limits.http2RefusedStream ?? 0) >= 1);
     assert.ok((limits.http2PingTimeout ?? 0) >= 1);
