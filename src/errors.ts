@@ -102,6 +102,36 @@ const catalogue = {
   SLUICE_PROXY_CONFLICT: (p: { service: string; file: string }) =>
     `${p.file}: implements ${p.service}, which the config routes to an upstream (routes); a service is served either by functions or by an upstream: remove one`,
 
+  // Flow limits (config "limits", function options, gateway-wide protection):
+  // sent to clients with the status README.md gives each.
+  SLUICE_LIMIT_CONCURRENCY: (p: { route: string; max: number }) =>
+    `${p.route}: ${p.max} calls are already in flight (limits maxConcurrent ${p.max}); retry later`,
+  SLUICE_LIMIT_QUEUE_FULL: (p: { route: string; max: number; queue: number }) =>
+    `${p.route}: ${p.max} calls are in flight and ${p.queue} are waiting (limits maxConcurrent ${p.max}, queue ${p.queue}); retry later`,
+  SLUICE_LIMIT_QUEUE_TIMEOUT: (p: { route: string; ms: number }) =>
+    `${p.route}: no call slot became free within ${p.ms} ms (limits queueTimeoutMs ${p.ms}); retry later`,
+  SLUICE_LIMIT_RATE: (p: { route: string; perSecond: number; retryMs: number }) =>
+    `${p.route}: more than ${p.perSecond} calls per second (limits rate); retry in ${p.retryMs} ms`,
+  SLUICE_LIMIT_STREAM_MESSAGES: (p: { route: string; direction: "in" | "out"; max: number }) =>
+    `${p.route}: the stream carried more than ${p.max} ${p.direction === "in" ? "request" : "response"} messages (limits maxStreamMessages.${p.direction} ${p.max})`,
+  SLUICE_LIMIT_MAX_DURATION: (p: { route: string; ms: number }) =>
+    `${p.route}: the call reached the longest duration allowed, ${p.ms} ms (limits maxDurationMs)`,
+  SLUICE_LIMIT_IDLE_TIMEOUT: (p: { route: string; ms: number }) =>
+    `${p.route}: no message in either direction for ${p.ms} ms (limits idleTimeoutMs)`,
+  SLUICE_LIMIT_FIRST_MESSAGE_TIMEOUT: (p: { route: string; ms: number }) =>
+    `${p.route}: the request message did not arrive within ${p.ms} ms of the request headers (firstMessageTimeoutMs)`,
+  SLUICE_LIMIT_SLOW_CONSUMER: (p: { route: string; bytes: number; ms: number }) =>
+    `${p.route}: the client is not reading its responses: ${p.bytes} bytes waited for more than ${p.ms} ms (limits slowConsumer "cancel", slowConsumerMs ${p.ms})`,
+  SLUICE_OVERLOADED: (p: { reason: string }) =>
+    `the server is overloaded (${p.reason}) and sheds new calls; retry shortly, or on another instance`,
+  // Logged (at most once per 10 s per kind), not sent: connection-level protection.
+  SLUICE_CONNECTIONS_REFUSED: (p: { count: number; reason: string }) =>
+    `refused ${p.count} new connection(s) in the last 10 s: ${p.reason}`,
+  SLUICE_CALLS_SHED: (p: { count: number; reason: string }) =>
+    `shed ${p.count} new call(s) with UNAVAILABLE in the last 10 s: ${p.reason}`,
+  SLUICE_HTTP2_RESET_FLOOD: (p: { address: string; resets: number; perSecond: number }) =>
+    `closed the HTTP/2 connection from ${p.address}: its streams were reset or refused faster than http2.maxResetsPerSecond ${p.perSecond} (${p.resets} on this connection); GOAWAY ENHANCE_YOUR_CALM`,
+
   // Upstreams (config "upstreams"): errors of calls to a backend, seen by
   // the function that made the call (or the client of a proxy route).
   SLUICE_UPSTREAM_UNKNOWN: (p: { name: string; known: string[] }) =>

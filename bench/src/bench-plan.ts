@@ -34,6 +34,10 @@ export interface BenchPlan {
   /** Proxy route and ctx.upstream against a direct call: seconds per run, the fixed rate, messages streamed. */
   proxy: { seconds: number; fixedRps: number; streamMessages: number };
   stall: { seconds: number; runs: { mode: StallMode; streams: number }[] };
+  /** Stalled consumers beside a normal client (scenarios/stalled-load.ts): per mode, these stream counts; `calls` normal calls measured. */
+  stalledLoad: { modes: StallMode[]; streamCounts: number[]; calls: number };
+  /** A client faster than messagesPerSecond (scenarios/paced-client.ts). */
+  pacedClient: { perSecond: number; messages: number };
   coldStart: { runs: number; generatedFunctions: number };
   /** Seconds of CPU profile of the Sluice gRPC unary arm; 0 skips it. */
   profileSeconds: number;
@@ -58,6 +62,8 @@ export const plans: Record<BenchMode, BenchPlan> = {
     workers: { seconds: 5, clients: 8 },
     proxy: { seconds: 5, fixedRps: 2000, streamMessages: 50_000 },
     stall: { seconds: 30, runs: allStalls },
+    stalledLoad: { modes: ["flow-control", "socket"], streamCounts: [1, 100, 1000], calls: 1000 },
+    pacedClient: { perSecond: 500, messages: 5000 },
     coldStart: { runs: 3, generatedFunctions: 50 },
     profileSeconds: 10,
   },
@@ -72,6 +78,8 @@ export const plans: Record<BenchMode, BenchPlan> = {
     workers: { seconds: 1, clients: 8 },
     proxy: { seconds: 1, fixedRps: 2000, streamMessages: 10_000 },
     stall: { seconds: 3, runs: allStalls },
+    stalledLoad: { modes: ["flow-control", "socket"], streamCounts: [1, 100, 1000], calls: 200 },
+    pacedClient: { perSecond: 500, messages: 2000 },
     coldStart: { runs: 1, generatedFunctions: 50 },
     profileSeconds: 0,
   },
@@ -86,6 +94,8 @@ export const plans: Record<BenchMode, BenchPlan> = {
     workers: { seconds: 0.3, clients: 2 },
     proxy: { seconds: 0.3, fixedRps: 200, streamMessages: 200 },
     stall: { seconds: 3, runs: [{ mode: "flow-control", streams: 1 }] },
+    stalledLoad: { modes: ["socket"], streamCounts: [1], calls: 30 },
+    pacedClient: { perSecond: 100, messages: 150 },
     coldStart: { runs: 1, generatedFunctions: 50 },
     profileSeconds: 0,
   },

@@ -26,7 +26,9 @@ import { checkStreaming, type ReplyCheck } from "./scenarios/check-replies.js";
 import { runColdStart } from "./scenarios/cold-start.js";
 import { runCpuProfile } from "./scenarios/cpu-profile.js";
 import { runServerStream } from "./scenarios/server-stream.js";
+import { runPacedClient } from "./scenarios/paced-client.js";
 import { runStalledConsumer } from "./scenarios/stalled-consumer.js";
+import { runStalledLoad } from "./scenarios/stalled-load.js";
 import { runTypeCheckLatency } from "./scenarios/type-check-latency.js";
 import { runUnary } from "./scenarios/unary.js";
 import { runFixedRate } from "./scenarios/fixed-rate.js";
@@ -137,6 +139,19 @@ async function main(): Promise<number> {
 
     const workers = await runWorkers(ctx);
     const proxy = await runProxy(ctx);
+    const stalledLoad = [];
+    for (const mode of plan.stalledLoad.modes) {
+      for (const streams of plan.stalledLoad.streamCounts) {
+        ctx.log(`stalled load: ${mode}, ${streams} stream(s) beside a normal client`);
+        const r = await runStalledLoad(mode, streams, plan.stalledLoad.calls, cores);
+        ctx.log(`stalled load: RSS +${r.rssGrowthMb} MB, normal p99 ${r.unloaded.p99Ms} → ${r.stalled.p99Ms} ms`);
+        stalledLoad.push(r);
+      }
+    }
+    ctx.log(`paced client: ${plan.pacedClient.messages} requests at most ${plan.pacedClient.perSecond}/s`);
+    const pacedClient = await runPacedClient(plan.pacedClient.perSecond, plan.pacedClient.messages, cores);
+    ctx.log(`paced client: ${pacedClient.achievedPerSecond}/s, ${pacedClient.echoed} echoed`);
+
     const coldStart = await runColdStart(ctx);
     // One-file edits in sluice dev: the save → type-error-on-screen time.
     const typeCheckLatency = await runTypeCheckLatency(args.mode === "full" ? 10 : args.mode === "quick" ? 5 : 1, ctx.log);
@@ -163,6 +178,8 @@ async function main(): Promise<number> {
       bidi,
       browserTransports,
       stalledConsumer,
+      stalledLoad,
+      pacedClient,
       coldStart,
       typeCheckLatency,
       ...(profile ? { profile } : {}),

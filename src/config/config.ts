@@ -1,4 +1,6 @@
 import type { ProxyRouteConfig } from "../upstream/proxy-routes-config.js";
+import type { RouteLimitsInput } from "../limits/limit-options.js";
+import type { LimitsConfig } from "../limits/limits-config.js";
 import type { UpstreamConfig, UpstreamConfigInput } from "../upstream/upstream-config.js";
 import type { encodings, logFormats, logLevels, tracingModes, typeCheckModes } from "./options.js";
 
@@ -28,7 +30,21 @@ export interface SluiceConfig {
   /** Worker processes for start; "auto" is one per available CPU. */
   workers: number | "auto";
   idleTimeoutMs: number;
-  http2: { maxConcurrentStreams: number };
+  http2: {
+    maxConcurrentStreams: number;
+    initialWindowSize: number;
+    connectionWindowSize: number;
+    maxSessionMemoryBytes: number;
+    maxResets: number;
+    maxResetsPerSecond: number;
+    keepAliveMs: number;
+  };
+  http1: { headersTimeoutMs: number; bodyTimeoutMs: number };
+  firstMessageTimeoutMs: number;
+  connections: { max: number; maxPerAddress: number };
+  overload: { maxInFlight: number; maxBufferedBytes: number; maxEventLoopDelayMs: number; maxHeapPercent: number };
+  /** Per-route flow limits (src/limits/limit-options.ts), by route name: "*", "pkg.Svc", "pkg.Svc/Method". */
+  limits: LimitsConfig;
   compression: { encodings: (typeof encodings)[number][]; minBytes: number };
   cors: {
     origins: string[];
@@ -57,8 +73,10 @@ export interface SluiceConfig {
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** What `sluice.config.ts` (or `.json`) may contain: any subset of the options. */
-export type SluiceConfigInput = DeepPartial<Omit<SluiceConfig, "tls" | "upstreams" | "routes" | "admin">> & {
+export type SluiceConfigInput = DeepPartial<Omit<SluiceConfig, "tls" | "upstreams" | "routes" | "admin" | "limits">> & {
   admin?: { port?: number | "auto"; host?: string; token?: string };
+  /** Flow limits by route name: "*" (every route), "pkg.Service" or "pkg.Service/Method". */
+  limits?: Record<string, RouteLimitsInput>;
   tls?: { cert?: string; key?: string; ca?: string; requireClientCert?: boolean };
   upstreams?: Record<string, UpstreamConfigInput>;
   /** "pkg.v1.Service" or "pkg.v1.Service/Method" → the upstream that serves it, and how. */

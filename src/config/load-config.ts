@@ -3,6 +3,7 @@ import path from "node:path";
 import { sluiceError, type SluiceError } from "../errors.js";
 import { bundleModule } from "../functions/bundle-module.js";
 import { validateProxyRoutes, type ProxyRouteConfig } from "../upstream/proxy-routes-config.js";
+import { validateLimits, type LimitsConfig } from "../limits/limits-config.js";
 import { validateUpstreams, type UpstreamConfig } from "../upstream/upstream-config.js";
 import type { SluiceConfig } from "./config.js";
 import { envName, options, type OptionSpec } from "./options.js";
@@ -36,19 +37,28 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
 
   let upstreams: Record<string, UpstreamConfig> = {};
   let routes: ProxyRouteConfig[] = [];
+  let limits: LimitsConfig = {};
   const file = findConfigFile(src);
   if (file) {
     const loaded = await readConfigFile(file, src.cwd);
     if ("error" in loaded) return { errors: [loaded.error] };
     const source = path.relative(src.cwd, file) || file;
-    // "upstreams" and "routes" map names of the user's choosing to options: their own tables validate them.
-    const { upstreams: rawUpstreams, routes: rawRoutes, ...fixed } = isObject(loaded.value) ? loaded.value : { upstreams: undefined, routes: undefined };
+    // "upstreams", "routes" and "limits" map names of the user's choosing to options: their own tables validate them.
+    const {
+      upstreams: rawUpstreams,
+      routes: rawRoutes,
+      limits: rawLimits,
+      ...fixed
+    } = isObject(loaded.value) ? loaded.value : { upstreams: undefined, routes: undefined, limits: undefined };
     const checked = validateUpstreams(rawUpstreams, source, src.cwd);
     if ("errors" in checked) errors.push(...checked.errors);
     else upstreams = checked.upstreams;
     const checkedRoutes = validateProxyRoutes(rawRoutes, upstreams, source);
     if ("errors" in checkedRoutes) errors.push(...checkedRoutes.errors);
     else routes = checkedRoutes.routes;
+    const checkedLimits = validateLimits(rawLimits, source);
+    if ("errors" in checkedLimits) errors.push(...checkedLimits.errors);
+    else limits = checkedLimits.limits;
     for (const [key, raw] of flatten(isObject(loaded.value) ? fixed : loaded.value)) {
       const spec = specs.get(key);
       if (!spec) errors.push(sluiceError("SLUICE_CONFIG_UNKNOWN_KEY", { key, source, known: [...specs.keys()] }));
@@ -87,7 +97,25 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
     drainTimeoutMs: get("drainTimeoutMs"),
     workers: get("workers"),
     idleTimeoutMs: get("idleTimeoutMs"),
-    http2: { maxConcurrentStreams: get("http2.maxConcurrentStreams") },
+    http2: {
+      maxConcurrentStreams: get("http2.maxConcurrentStreams"),
+      initialWindowSize: get("http2.initialWindowSize"),
+      connectionWindowSize: get("http2.connectionWindowSize"),
+      maxSessionMemoryBytes: get("http2.maxSessionMemoryBytes"),
+      maxResets: get("http2.maxResets"),
+      maxResetsPerSecond: get("http2.maxResetsPerSecond"),
+      keepAliveMs: get("http2.keepAliveMs"),
+    },
+    http1: { headersTimeoutMs: get("http1.headersTimeoutMs"), bodyTimeoutMs: get("http1.bodyTimeoutMs") },
+    firstMessageTimeoutMs: get("firstMessageTimeoutMs"),
+    connections: { max: get("connections.max"), maxPerAddress: get("connections.maxPerAddress") },
+    overload: {
+      maxInFlight: get("overload.maxInFlight"),
+      maxBufferedBytes: get("overload.maxBufferedBytes"),
+      maxEventLoopDelayMs: get("overload.maxEventLoopDelayMs"),
+      maxHeapPercent: get("overload.maxHeapPercent"),
+    },
+    limits,
     compression: { encodings: get("compression.encodings"), minBytes: get("compression.minBytes") },
     cors: {
       origins: get("cors.origins"),

@@ -1,8 +1,15 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { RouteLimitsInput } from "../limits/limit-options.js";
 
-/** Per-function options. Every one falls back to the gateway config. */
-export interface FunctionOptions {
+/**
+ * Per-function options. Every one falls back to the gateway config. The
+ * flow limits (maxConcurrent, rate, messagesPerSecond, ...) apply to each
+ * method of the file, `methods` sets them for one method; the config's
+ * `limits` for the service or the method win over both, so an operator can
+ * tighten a function without a deploy (README.md, "Limits").
+ */
+export interface FunctionOptions extends RouteLimitsInput {
   /**
    * Longest deadline a client may ask for, in milliseconds. A longer one is
    * lowered to this value; the handler's `ctx.timeoutMs()` shows the result.
@@ -23,6 +30,8 @@ export interface FunctionOptions {
    * `false` accepts and sends identity only. Default: config `compression`.
    */
   compression?: false | { encodings?: ("gzip" | "br")[]; minBytes?: number };
+  /** Flow limits of single methods, by the method's name in the implementation (`greet`) or in the proto (`Greet`). */
+  methods?: Record<string, RouteLimitsInput>;
 }
 
 interface Common<S extends DescService> {

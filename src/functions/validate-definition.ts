@@ -1,5 +1,6 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { sluiceError, type SluiceError } from "../errors.js";
+import { checkLimit, checkRouteLimits, limitOptionNames } from "../limits/limit-options.js";
 import { nearestName } from "../nearest-name.js";
 import { isFunctionDefinition, type FunctionOptions } from "./define-function.js";
 
@@ -59,7 +60,7 @@ export function validateDefinition(file: string, moduleNamespace: Record<string,
     }
     implementation[key] = value.bind(impl) as ValidFunction["implementation"][string];
   }
-  const options = checkOptions(file, def.options);
+  const options = checkOptions(file, def.options, service);
   if ("error" in options) return fail(options.error);
   return {
     ok: true,
@@ -117,7 +118,17 @@ function checkStreamKind(method: DescMethod, fn: Function): string | undefined {
   }
 }
 
-const optionChecks: Record<keyof FunctionOptions, (v: unknown) => string | undefined> = {
+type OptionCheck = (v: unknown) => string | undefined;
+
+/** A flow limit, checked as the config's limits are. */
+const limitCheck = (key: string): OptionCheck => (v) => checkLimit(key, v, "options")[0]?.allowed;
+
+const limitChecks = Object.fromEntries(limitOptionNames.map((k) => [k, limitCheck(k)])) as Record<Exclude<keyof FunctionOptions, "maxTimeoutMs" | "defaultTimeoutMs" | "readMaxBytes" | "writeMaxBytes" | "compression" | "methods">, OptionCheck>;
+
+const optionChecks: Record<keyof FunctionOptions, OptionCheck> = {
+  ...limitChecks,
+  // Checked with the service, in checkMethodLimits.
+  methods: (v) => (typeof v === "object" && v !== null && !Array.isArray(v) ? undefined : "an object from method names to limits"),
   maxTimeoutMs: positiveInt,
   defaultTimeoutMs: positiveInt,
   readMaxBytes: positiveInt,
@@ -140,7 +151,7 @@ function positiveInt(v: unknown): string | undefined {
     : "an integer from 1 to 2147483647";
 }
 
-function checkOptions(file: string, options: unknown): { value: FunctionOptions } | { error: SluiceError } {
+function checkOptions(file: string, options: unknown, service: DescService): { value: FunctionOptions } | { error: SluiceError } {
   if (options === undefined) return { value: {} };
   if (typeof options !== "object" || options === null) {
     return { error: sluiceError("SLUICE_FUNCTION_BAD_OPTION", { file, key: "options", value: options, allowed: "an object" }) };
@@ -151,10 +162,33 @@ function checkOptions(file: string, options: unknown): { value: FunctionOptions 
     const near = nearestName(key, Object.keys(optionChecks));
     const expected = check ? check(value) : `a known option: "${key}" is not one${near ? `; did you mean "${near}"?` : ` (the options are ${Object.keys(optionChecks).join(", ")})`}`;
     if (expected) {
-      return { error: sluiceError("SLUICE_FUNCTION_BAD_OPTION", { file, key: `options.${key}`, value, allowed: expected }) };
+      // A limit's problem may be in a field of it (options.rate.perSecond): name that field.
+      const inner = key in limitChecks ? checkLimit(key, value, "options")[0] : undefined;
+      return { error: sluiceError("SLUICE_FUNCTION_BAD_OPTION", { file, key: inner?.key ?? `options.${key}`, value: inner !== undefined ? inner.value : value, allowed: expected }) };
     }
   }
-  return { value: options as FunctionOptions };
+  const o = options as FunctionOptions;
+  if (o.queue !== undefined && o.queue > 0 && o.maxConcurrent === undefined) {
+    return { error: sluiceError("SLUICE_FUNCTION_BAD_OPTION", { file, key: "options.queue", value: o.queue, allowed: "0 unless options.maxConcurrent is set: calls queue for a maxConcurrent slot" }) };
+  }
+  const methodProblem = checkMethodLimits(file, o.methods, service);
+  if (methodProblem) return { error: methodProblem };
+  return { value: o };
+}
+
+/** options.methods: names of this service's methods, each with valid limits. */
+function checkMethodLimits(file: string, methods: FunctionOptions["methods"], service: DescService): SluiceError | undefined {
+  if (methods === undefined) return undefined;
+  const names = service.methods.flatMap((m) => [m.localName, m.name]);
+  for (const [name, limits] of Object.entries(methods)) {
+    if (!names.includes(name)) {
+      const near = nearestName(name, names);
+      return sluiceError("SLUICE_FUNCTION_BAD_OPTION", { file, key: `options.methods.${name}`, value: limits, allowed: `a method of ${service.typeName}: "${name}" is not one${near ? `; did you mean "${near}"?` : ` (its methods are ${service.methods.map((m) => m.localName).join(", ")})`}` });
+    }
+    const problem = checkRouteLimits(limits, `options.methods.${name}`)[0];
+    if (problem) return sluiceError("SLUICE_FUNCTION_BAD_OPTION", { file, key: problem.key, value: problem.value, allowed: problem.allowed });
+  }
+  return undefined;
 }
 
 function describe(v: unknown): string {

@@ -10,6 +10,8 @@ import { createBundleCacheDir } from "../functions/bundle-cache-dir.js";
 import { FunctionRegistry, type ReloadReport } from "../functions/function-registry.js";
 import type { LoadedFunction } from "../functions/load-function-file.js";
 import { DeadlineTimers } from "../limits/deadline-timers.js";
+import { GatewayLimits } from "../limits/gateway-limits.js";
+import { unmatchedLimitNames } from "../limits/limits-config.js";
 import { healthRouteSource } from "../observe/health-service.js";
 import { HealthStatus } from "../observe/health-status.js";
 import { reflectionRouteSources, reflectionServiceNames } from "../observe/reflection-service.js";
@@ -60,6 +62,8 @@ export class Gateway {
   readonly #bundleDir: { dir: string; remove(): void };
   /** Metrics and tracing of the calls (src/observe/). */
   readonly telemetry: Telemetry;
+  /** Flow limits, overload protection and their counters (limits.stats). */
+  readonly limits: GatewayLimits;
   #listener: Listener | undefined;
   #closing: Promise<void> | undefined;
 
@@ -72,6 +76,7 @@ export class Gateway {
     // The logger exists before Fastify so that the RPC path, which Fastify
     // never sees, logs through the same pino instance.
     const log = pino({ level: config.logLevel });
+    this.limits = new GatewayLimits(config, this.#inFlight, log);
     const env: CallEnv = {
       deadlines: new DeadlineTimers(),
       inFlight: this.#inFlight,
@@ -83,6 +88,7 @@ export class Gateway {
       cors,
       upstreams: this.upstreams,
       telemetry: this.telemetry,
+      limits: this.limits,
     };
     this.app = Fastify({
       loggerInstance: log as FastifyBaseLogger,
@@ -91,10 +97,10 @@ export class Gateway {
       genReqId: (req) => requestId(req.headers),
       return503OnClosing: false,
       serverFactory: (handler) => {
-        const websocket = config.websocket.enabled ? { maxHeaderBytes: config.maxHeaderBytes, pingIntervalMs: config.websocket.pingIntervalMs } : undefined;
-        const dispatch = new RpcDispatch({ table: this.table, env, requestId, httpPaths: httpEndpointPaths, ...(websocket ? { websocket } : {}) });
+        const websocket = config.websocket.enabled ? { pingIntervalMs: config.websocket.pingIntervalMs } : undefined;
+        const dispatch = new RpcDispatch({ table: this.table, env, requestId, httpPaths: httpEndpointPaths, maxHeaderBytes: config.maxHeaderBytes, ...(websocket ? { websocket } : {}) });
         dispatch.fastify = handler as never;
-        this.#listener = new Listener(config, dispatch, tls);
+        this.#listener = new Listener(config, dispatch, this.limits, log, tls);
         return this.#listener.server as never;
       },
     });
@@ -103,9 +109,9 @@ export class Gateway {
     if (config.reflection) for (const name of reflectionServiceNames) reserved.set(name, "built-in");
     for (const r of config.routes) reserved.set(r.name.split("/")[0]!, "proxy");
     this.registry = new FunctionRegistry(config.functionsDir, this.#bundleDir.dir, reserved);
-    this.#builtInRoutes = createRoutes(healthRouteSource(this.health), config);
+    this.#builtInRoutes = createRoutes(healthRouteSource(this.health), config, this.#admissionFor);
     if (config.reflection) {
-      for (const source of reflectionRouteSources(() => this.table.list())) this.#builtInRoutes.push(...createRoutes(source, config));
+      for (const source of reflectionRouteSources(() => this.table.list())) this.#builtInRoutes.push(...createRoutes(source, config, this.#admissionFor));
     }
     // Every response carries the request id, RPC or not (RPCs set their own).
     this.app.addHook("onRequest", (req, reply, done) => {
@@ -140,7 +146,7 @@ export class Gateway {
     } catch (e) {
       return [sluiceError("SLUICE_PROXY_DESCRIPTORS_UNAVAILABLE", { dir: path.relative(process.cwd(), this.config.protoGenDir) || this.config.protoGenDir, reason: e instanceof Error ? e.message : String(e) })];
     }
-    const { routes, errors } = createProxyRoutes(this.config, descriptors, this.upstreams);
+    const { routes, errors } = createProxyRoutes(this.config, descriptors, this.upstreams, this.#admissionFor);
     this.#proxyRoutes = routes;
     return errors;
   }
@@ -157,6 +163,7 @@ export class Gateway {
     const { host, port } = this.config;
     try {
       await this.app.listen({ host, port });
+      this.limits.start();
     } catch (e) {
       throw sluiceError("SLUICE_LISTEN_FAILED", { address: `${host}:${port}`, reason: e instanceof Error ? e.message : String(e) }, e);
     }
@@ -181,6 +188,7 @@ export class Gateway {
     const { drainTimeoutMs } = this.config;
     this.health.setDraining();
     this.#draining.abort();
+    this.limits.stop();
     this.log.info({ inFlight: this.#inFlight.count, drainTimeoutMs }, "draining");
     // Stops accepting; resolves once every connection has closed.
     const closed = this.app.close();
@@ -200,7 +208,8 @@ export class Gateway {
     // Calls are over: the upstream connections can go (calls in flight there finished with ours).
     await this.upstreams.close(afterDrainGraceMs);
     this.#bundleDir.remove();
-    this.log.info("shut down");
+    // What the limits did over the process's life, for whoever reads the last lines.
+    this.log.info({ limits: this.limits.stats.nonZero() }, "shut down");
   }
 
   /** Swaps in the routes of the current functions; unchanged functions keep theirs. */
@@ -209,7 +218,7 @@ export class Gateway {
     for (const fn of this.registry.list()) {
       let own = this.#routesOf.get(fn);
       if (!own) {
-        own = createRoutes({ ...fn, source: fn.displayPath }, this.config);
+        own = createRoutes({ ...fn, source: fn.displayPath }, this.config, this.#admissionFor);
         this.#routesOf.set(fn, own);
       }
       routes.push(...own);
@@ -217,7 +226,12 @@ export class Gateway {
     this.telemetry.publish(routes);
     this.table.replace(routes);
     this.health.setServices(new Set(routes.map((r) => r.method.parent.typeName)));
+    for (const { name, near } of unmatchedLimitNames(this.config.limits, routes.map((r) => r.name))) {
+      this.log.warn({ limits: name }, `config limits[${JSON.stringify(name)}] matches no route served${near ? `; did you mean "${near}"?` : ""}`);
+    }
   }
+
+  readonly #admissionFor = (path: string, route: string, policy: Parameters<GatewayLimits["admission"]["forRoute"]>[2]) => this.limits.admission.forRoute(path, route, policy);
 }
 
 function readTls(tls: NonNullable<SluiceConfig["tls"]>): { key: Buffer; cert: Buffer; ca?: Buffer } {

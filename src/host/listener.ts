@@ -3,7 +3,11 @@ import http2 from "node:http2";
 import net from "node:net";
 import type { Socket } from "node:net";
 import tls from "node:tls";
+import type { Logger } from "pino";
 import type { SluiceConfig } from "../config/config.js";
+import type { GatewayLimits } from "../limits/gateway-limits.js";
+import { H2SessionGuard } from "../limits/h2-session-guard.js";
+import { enforceH1Timeouts, watchRequestBody } from "../limits/h1-timeouts.js";
 import type { RpcDispatch } from "./rpc-dispatch.js";
 
 /** The first bytes of every HTTP/2 connection with prior knowledge (RFC 9113 §3.4). */
@@ -29,6 +33,12 @@ const firstBytesTimeoutMs = 10_000;
  * closing the listening socket leaves them open: drain() sends GOAWAY to
  * each session and closes each HTTP/1.1 connection as soon as it has no
  * request in flight.
+ *
+ * The connection-level protections are installed here: the caps on
+ * connections (in total, per address, while overloaded), the HTTP/1.1
+ * header, body and keep-alive timeouts, and for HTTP/2 the stream limit,
+ * windows, session memory and an H2SessionGuard per session (stream slots,
+ * reset floods, keepalive PINGs).
  */
 export class Listener {
   readonly server: net.Server;
@@ -36,10 +46,18 @@ export class Listener {
   #sockets = new Set<Socket>(); // every accepted connection, for destroyAll()
   #h1Sockets = new Map<Socket, number>(); // socket → requests in flight
   #draining = false;
+  /** The socket being handed to the HTTP/2 server, whose 'session' event comes synchronously. */
+  #handing: Socket | undefined;
 
-  constructor(private readonly config: SluiceConfig, dispatch: RpcDispatch, tlsFiles?: { key: Buffer; cert: Buffer; ca?: Buffer }) {
+  constructor(
+    private readonly config: SluiceConfig,
+    dispatch: RpcDispatch,
+    private readonly limits: GatewayLimits,
+    private readonly log: Logger,
+    tlsFiles?: { key: Buffer; cert: Buffer; ca?: Buffer },
+  ) {
     const h1 = http.createServer({ maxHeaderSize: config.maxHeaderBytes }, this.#trackH1(dispatch.onRequest));
-    this.#configureH1(h1);
+    enforceH1Timeouts(h1, limits.h1, limits.stats);
     h1.on("upgrade", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
       // A WebSocket is one call that lives as long as it does: the drain
       // waits for the call instead of closing the connection when idle.
@@ -47,8 +65,14 @@ export class Listener {
       else serveWithoutUpgrade(h1, req, socket, head);
     });
     const h2 = http2.createServer({
-      settings: { maxConcurrentStreams: config.http2.maxConcurrentStreams, maxHeaderListSize: config.maxHeaderBytes },
+      settings: {
+        maxConcurrentStreams: config.http2.maxConcurrentStreams,
+        maxHeaderListSize: config.maxHeaderBytes,
+        initialWindowSize: config.http2.initialWindowSize,
+      },
       maxSessionInvalidFrames: 100,
+      // Node counts it in whole megabytes.
+      maxSessionMemory: Math.max(1, Math.ceil(config.http2.maxSessionMemoryBytes / (1024 * 1024))),
     });
     h2.on("stream", dispatch.onStream);
     this.#watchSessions(h2);
@@ -63,20 +87,24 @@ export class Listener {
         ALPNProtocols: ["h2", "http/1.1"],
       }, (socket) => {
         if (socket.alpnProtocol === "h2") {
-          h2.emit("connection", socket);
+          this.#handToH2(h2, socket);
         } else {
           this.#addH1Socket(socket);
           h1.emit("connection", socket);
         }
       });
-      this.server.on("connection", (socket: Socket) => this.#addSocket(socket));
+      this.server.on("connection", (socket: Socket) => {
+        if (limits.connections.accept(socket)) this.#addSocket(socket);
+      });
       this.server.on("tlsClientError", (_e, socket) => socket.destroy());
     } else {
       this.server = net.createServer((socket) => {
+        if (!limits.connections.accept(socket)) return;
         this.#addSocket(socket);
         this.#sniff(socket, h1, h2);
       });
     }
+    limits.connections.install(this.server);
   }
 
   /**
@@ -102,22 +130,33 @@ export class Listener {
     socket.once("close", () => this.#sockets.delete(socket));
   }
 
-  #configureH1(server: http.Server): void {
-    server.keepAliveTimeout = this.config.idleTimeoutMs;
-    // Requests may legitimately stream for as long as their deadline allows;
-    // deadlines are enforced per call. Only slow headers are cut off here.
-    server.requestTimeout = 0;
-    server.headersTimeout = 60_000;
-  }
-
   #watchSessions(server: http2.Http2Server): void {
     server.on("session", (session: http2.ServerHttp2Session) => {
       this.#sessions.add(session);
       session.once("close", () => this.#sessions.delete(session));
       session.on("error", () => {});
       session.setTimeout(this.config.idleTimeoutMs, () => session.close());
+      H2SessionGuard.attach(session, this.#handing, this.limits.h2, this.limits.stats, this.log);
+      // The connection window is not a SETTINGS value: it grows by WINDOW_UPDATE.
+      const windowSize = this.config.http2.connectionWindowSize;
+      if (windowSize > 65_535) {
+        try {
+          session.setLocalWindowSize(windowSize);
+        } catch {
+          // The session is already closing.
+        }
+      }
       if (this.#draining) session.close();
     });
+  }
+
+  #handToH2(server: http2.Http2Server, socket: Socket): void {
+    this.#handing = socket;
+    try {
+      server.emit("connection", socket);
+    } finally {
+      this.#handing = undefined;
+    }
   }
 
   #trackH1(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): (req: http.IncomingMessage, res: http.ServerResponse) => void {
@@ -125,6 +164,7 @@ export class Listener {
       const socket = req.socket;
       this.#h1Sockets.set(socket, (this.#h1Sockets.get(socket) ?? 0) + 1);
       if (this.#draining) res.setHeader("connection", "close");
+      watchRequestBody(req, this.limits.h1.bodyTimeoutMs, this.limits.stats);
       res.once("close", () => {
         const active = this.#h1Sockets.get(socket);
         if (active === undefined) return; // the socket is gone already
@@ -158,7 +198,7 @@ export class Listener {
       if (isH2) {
         // The h2 session reads what is buffered on the next tick; resuming
         // here would hand those bytes to a 'data' listener instead.
-        h2c.emit("connection", socket);
+        this.#handToH2(h2c, socket);
       } else {
         this.#addH1Socket(socket);
         h1.emit("connection", socket);

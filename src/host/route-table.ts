@@ -1,5 +1,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { RouteStats } from "../observe/rpc-metrics.js";
+import type { RouteAdmission } from "../limits/admission.js";
+import type { StreamPolicy } from "../limits/route-policy.js";
 import type { Compression } from "../protocol/compression.js";
 import type { MethodCodec } from "../rpc/method-codec.js";
 import type { RetryPolicy } from "../upstream/upstream-config.js";
@@ -34,6 +36,15 @@ export interface FunctionRoute {
   source: string;
   /** The path's counters, set when the route is published; undefined while metrics are off. */
   stats?: RouteStats;
+  /** "pkg.Svc/Method": how limits, their messages and their counters name the route. */
+  name: string;
+  /** What is checked when a call arrives (maxConcurrent, rate); undefined: nothing. */
+  admission: RouteAdmission | undefined;
+  /** Per-stream limits (pacing, counts, idle, outbound buffer, slow consumers). */
+  stream: StreamPolicy;
+  /** Never shed by the gateway-wide overload protection (the built-in health service). */
+  essential: boolean;
+
 }
 
 /** One RPC path served by an upstream (config `routes`). */

@@ -1,8 +1,11 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import http2 from "node:http2";
 import type { Socket } from "node:net";
-import { Code } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { rpcError } from "../errors.js";
+import { mustQueue } from "../limits/admission.js";
+import { H2SessionGuard } from "../limits/h2-session-guard.js";
+import { headersTooLarge } from "../limits/header-checks.js";
 import { parseGetRequest } from "../protocol/connect/get-request.js";
 import { connectStreamWire, connectUnaryWire } from "../protocol/connect/connect-wire.js";
 import { guessProtocol, parseContentType, type RequestType } from "../protocol/content-type.js";
@@ -14,7 +17,7 @@ import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "../rpc/call-env.js";
 import { answerEarlyError, answerHttp } from "../rpc/early-answer.js";
 import type { Exchange } from "../rpc/exchange.js";
-import { FunctionCall } from "../rpc/function-call.js";
+import { FunctionCall, type QueryMessage } from "../rpc/function-call.js";
 import { H1Exchange } from "../rpc/h1-exchange.js";
 import { H2Exchange } from "../rpc/h2-exchange.js";
 import { TextExchange } from "../rpc/text-exchange.js";
@@ -32,12 +35,23 @@ export interface DispatchDeps {
   requestId: (headers: IncomingHttpHeaders) => string;
   /** Paths Fastify answers itself (health probes). */
   httpPaths: ReadonlySet<string>;
+  /** The largest request header block (maxHeaderBytes), checked on every HTTP/2 stream and WebSocket call. */
+  maxHeaderBytes: number;
   /** gRPC-Web over WebSocket (config websocket.*); undefined when it is off. */
-  websocket?: { maxHeaderBytes: number; pingIntervalMs: number };
+  websocket?: { pingIntervalMs: number };
 }
 
 const getRequest: RequestType = { protocol: "connect", binary: true, stream: false, text: false };
 const noop = () => {};
+const { NGHTTP2_PROTOCOL_ERROR } = http2.constants;
+
+/** A stream Fastify answers gives its connection slot back when it closes. */
+function releaseSlotOnClose(this: http2.ServerHttp2Stream): void {
+  const guard = H2SessionGuard.of(this);
+  if (guard === undefined) return;
+  guard.releaseSlot();
+  if (!this.writableFinished && this.rstCode !== http2.constants.NGHTTP2_NO_ERROR) guard.onReset();
+}
 
 /**
  * The front door of every request, before Fastify: RPCs are served here,
@@ -45,7 +59,13 @@ const noop = () => {};
  * per-request routing, hooks or reply objects; everything else (health
  * probes, CORS preflights, static files, 404s) goes to Fastify.
  *
- *   listener → onStream / onRequest → route lookup → FunctionCall.run()
+ *   listener → onStream / onRequest / WebSocket → route lookup → admission → FunctionCall | ProxyCall .run()
+ *
+ * Every HTTP/2 stream first takes a slot on its connection (H2SessionGuard:
+ * REFUSED_STREAM past http2.maxConcurrentStreams, held until the handler has
+ * returned) and has the size of its header block checked, before any other
+ * work. A call is then admitted (Admission: overload shedding, the
+ * route's rate, maxConcurrent and queue) or answered with the refusal.
  *
  * A request is an RPC when its path is a served method, or when it carries
  * an RPC content type or is a POST (then it gets UNIMPLEMENTED in its
@@ -60,7 +80,7 @@ export class RpcDispatch {
 
   constructor(private readonly deps: DispatchDeps) {
     const ws = deps.websocket;
-    this.#websocket = ws && new WebSocketUpgrade({ ...ws, env: deps.env, requestId: deps.requestId, serve: (x, rawPath, started) => this.#serve(x, rawPath, started) });
+    this.#websocket = ws && new WebSocketUpgrade({ ...ws, maxHeaderBytes: deps.maxHeaderBytes, env: deps.env, requestId: deps.requestId, serve: (x, rawPath, started) => this.#serve(x, rawPath, started) });
   }
 
   /** Fastify's request handler, for what is not an RPC. */
@@ -71,17 +91,36 @@ export class RpcDispatch {
   /** An HTTP/2 stream (the server is created without a request listener). */
   readonly onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
     stream.on("error", noop);
+    const guard = H2SessionGuard.of(stream);
+    // Reset before we got to it (HEADERS and RST_STREAM in one read): no
+    // work at all, but it counts towards the connection's reset budget.
+    if (stream.destroyed) return guard?.onReset();
+    if (guard !== undefined && !guard.takeSlot(stream)) return;
+    if (headersTooLarge(rawHeaders, this.deps.maxHeaderBytes)) return this.#refuseHeaders(stream, guard);
     const method = headers[":method"] ?? "GET";
     const rawPath = headers[":path"] ?? "/";
     if (!this.#isRpc(method, rawPath, headers)) {
+      if (guard !== undefined) stream.once("close", releaseSlotOnClose);
       // What Node's compatibility layer does for a 'request' listener.
       const req = new http2.Http2ServerRequest(stream, headers, undefined as never, rawHeaders);
       const res = new http2.Http2ServerResponse(stream);
       this.#fastify(req, res);
       return;
     }
-    this.#serve(new H2Exchange(stream, headers, schemeOf(stream.session)), rawPath);
+    this.#serve(new H2Exchange(stream, headers, schemeOf(stream.session), guard), rawPath);
   };
+
+  /** A header block over maxHeaderBytes gets 431, as over HTTP/1.1; it counts towards the connection's reset budget. */
+  #refuseHeaders(stream: http2.ServerHttp2Stream, guard: H2SessionGuard | undefined): void {
+    if (guard !== undefined) stream.once("close", () => guard.releaseSlot());
+    this.deps.env.limits.stats.count("http2HeaderTooLarge");
+    try {
+      stream.respond({ ":status": 431 }, { endStream: true });
+    } catch {
+      stream.close(NGHTTP2_PROTOCOL_ERROR);
+    }
+    guard?.onReset();
+  }
 
   /** An HTTP/1.1 request. */
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -135,9 +174,7 @@ export class RpcDispatch {
       if ("error" in get) return answerEarlyError(x, get.error, this.#earlyHeaders(x, requestId));
       if (this.#draining(x, requestId, route)) return;
       const type = get.binary ? getRequest : { ...getRequest, binary: false };
-      const query = { message: get.message, compression: get.compression };
-      if (route.kind === "proxy") new ProxyCall(x, route, type, connectUnaryWire, env, requestId).run(query);
-      else new FunctionCall(x, route, type, connectUnaryWire, env, requestId).run(query);
+      this.#start(x, route, type, connectUnaryWire, requestId, { message: get.message, compression: get.compression });
       return;
     }
     if (x.method !== "POST") return answerHttp(x, 405, this.#earlyHeaders(x, requestId), route.allowGet ? "GET, POST" : "POST");
@@ -148,10 +185,32 @@ export class RpcDispatch {
     const text = type.protocol === "grpc-web" ? grpcWebTextMode(type.text, headerValue(x.headers.accept)) : undefined;
     const cx = text === undefined ? x : new TextExchange(x, text);
     if (this.#draining(cx, requestId, route)) return;
-    const call = route.kind === "proxy" ? new ProxyCall(cx, route, type, wire, env, requestId) : new FunctionCall(cx, route, type, wire, env, requestId);
-    if (cx instanceof TextExchange) cx.onBadBody = (e) => call.abort(e);
+    this.#start(cx, route, type, wire, requestId, undefined, started);
+  }
+
+  /**
+   * Admission, then the call: a call refused (shed, rate-limited, over
+   * maxConcurrent) is answered here, before anything is made for it;
+   * otherwise it runs now, or offers itself to its route's queue.
+   */
+  #start(x: Exchange, route: Route, type: RequestType, wire: Wire, requestId: string, query: QueryMessage | undefined, started?: (call: Abortable) => void): void {
+    const { env } = this.deps;
+    const verdict = env.limits.admission.admit(route.admission, route.essential, x);
+    if (verdict !== undefined && verdict !== mustQueue) return this.#refuse(x, route, requestId, verdict);
+    const call = route.kind === "proxy" ? new ProxyCall(x, route, type, wire, env, requestId) : new FunctionCall(x, route, type, wire, env, requestId);
+    if (x instanceof TextExchange) x.onBadBody = (e) => call.abort(e);
     started?.(call);
-    call.run();
+    if (verdict === mustQueue) call.queue(query);
+    else call.run(query);
+  }
+
+  #refuse(x: Exchange, route: Route, requestId: string, refusal: ConnectError): void {
+    const limits = this.deps.env.limits;
+    answerEarlyError(x, refusal, this.#earlyHeaders(x, requestId));
+    this.deps.env.telemetry.refused(route, guessProtocol(headerValue(x.headers["content-type"])), refusal.code);
+    const shed = limits.admission.shedReason(refusal);
+    if (shed !== undefined) limits.shedLog.note(shed);
+    else this.#logEarly(requestId, route.path, refusal.code);
   }
 
   /** After shutdown began, new calls get UNAVAILABLE (and HTTP/1.1 connections close). */

@@ -76,17 +76,23 @@ export class WebSocketConnection implements FrameSink {
     return this.#socket.writableLength;
   }
 
-  /** Sends one binary message; false when the caller should wait for onDrain before the next. */
-  send(data: Uint8Array): boolean {
-    if (this.closing) return true;
+  /**
+   * Sends one binary message; false when the caller should wait for onDrain
+   * before the next. `cb` runs once the socket has taken it (or failed).
+   */
+  send(data: Uint8Array, cb?: (error?: Error | null) => void): boolean {
+    if (this.closing) {
+      if (cb !== undefined) queueMicrotask(cb);
+      return true;
+    }
     const socket = this.#socket;
     if (data.byteLength <= 1024) {
-      socket.write(encodeFrame(opcode.binary, data));
+      socket.write(encodeFrame(opcode.binary, data), cb);
     } else {
       // A large payload goes as it is, after its own header, instead of being copied.
       socket.cork();
       socket.write(frameHeader(opcode.binary, data.byteLength));
-      socket.write(data);
+      socket.write(data, cb);
       socket.uncork();
     }
     return socket.writableLength < sendHighWaterBytes;

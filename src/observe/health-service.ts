@@ -15,6 +15,9 @@ export function healthRouteSource(health: HealthStatus): RouteSource {
     methods: Health.methods,
     options: {},
     source: "(built-in)",
+    // Health checks must answer while the gateway sheds load, or an overloaded
+    // instance looks dead instead of busy.
+    essential: true,
     implementation: {
       check(req: { service: string }) {
         const status = health.statusOf(req.service);

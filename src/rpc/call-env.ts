@@ -4,6 +4,7 @@ import type { InFlight } from "../host/in-flight.js";
 import type { DeadlineTimers } from "../limits/deadline-timers.js";
 import type { Telemetry } from "../observe/telemetry.js";
 import type { UpstreamRegistry } from "../upstream/upstream-registry.js";
+import type { GatewayLimits } from "../limits/gateway-limits.js";
 
 /** What every call shares with the gateway that runs it. */
 export interface CallEnv {
@@ -19,4 +20,6 @@ export interface CallEnv {
   upstreams: UpstreamRegistry;
   /** Metrics and tracing: each call asks it for its observer. */
   telemetry: Telemetry;
+  /** Admission, overload, counters and the per-call timeouts of the flow limits. */
+  limits: GatewayLimits;
 }

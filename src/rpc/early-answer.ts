@@ -20,7 +20,8 @@ import type { Exchange } from "./exchange.js";
  *   as UNIMPLEMENTED (501 would say the method exists but is not built).
  * - Connect streaming: HTTP 200 and an end-of-stream message with the error.
  *
- * `out` holds the headers every response carries (request id, CORS).
+ * `out` holds the headers every response carries (request id, CORS). No
+ * handler runs for the request: the exchange is released.
  */
 export function answerEarlyError(x: Exchange, error: ConnectError, out: OutgoingHttpHeaders): void {
   const contentType = headerValue(x.headers["content-type"]);
@@ -41,6 +42,7 @@ export function answerEarlyError(x: Exchange, error: ConnectError, out: Outgoing
     x.end(body);
   }
   x.stopReading();
+  x.release();
 }
 
 /** A plain HTTP answer for a request no protocol can take (415, 405, 505). */
@@ -63,4 +65,5 @@ export function answerHttp(x: Exchange, status: 405 | 415 | 505, out: OutgoingHt
   x.respond(status, out, "body");
   x.end(body);
   x.stopReading();
+  x.release();
 }

@@ -34,13 +34,21 @@ export interface Exchange {
    * Throws if a header name or value is invalid.
    */
   respond(status: number, headers: OutgoingHttpHeaders, mode: "body" | "trailers" | "end"): void;
-  /** Queues bytes; false when the peer is not keeping up (wait for onDrain). */
-  write(chunk: Uint8Array): boolean;
+  /**
+   * Queues bytes; false when the peer is not keeping up (wait for onDrain).
+   * `cb` runs once the transport has taken them (or failed to).
+   */
+  write(chunk: Uint8Array, cb?: (error?: Error | null) => void): boolean;
+  /** Bytes written and not yet taken by the transport. */
+  readonly bufferedBytes: number;
   /** Calls `cb` once, when queued bytes have been taken or the client is gone. */
   onDrain(cb: () => void): void;
   /** Ends the response, after `last` bytes and with `trailers` if the head announced them. */
   end(last?: Uint8Array, trailers?: OutgoingHttpHeaders): void;
-  /** Calls `cb` once if the client goes away before the response has ended. */
+  /**
+   * Calls `cb` once if the client goes away before the response has ended.
+   * A later call replaces the callback.
+   */
   onClientGone(cb: () => void): void;
   /**
    * Once the response has ended: makes the client stop sending a body the
@@ -49,4 +57,11 @@ export interface Exchange {
   stopReading(): void;
   /** Abandons the exchange at once (HTTP/2 RST_STREAM CANCEL, HTTP/1.1 socket destroyed). */
   cancel(): void;
+  /**
+   * The engine is done with the exchange: the response has ended and the
+   * handler (or upstream call) behind it has returned. Frees the
+   * connection's stream slot (HTTP/2), which is held until then so that
+   * resets cannot multiply running handlers. Once; later calls do nothing.
+   */
+  release(): void;
 }

@@ -5,8 +5,11 @@ import { context } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { rpcError } from "../errors.js";
 import type { FunctionRoute } from "../host/route-table.js";
+import { queued, type AdmissionWaiter } from "../limits/admission.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
 import type { CallObserver } from "../observe/call-observer.js";
+import { OutboundQueue } from "../limits/outbound-queue.js";
+import { StreamGovernor } from "../limits/stream-governor.js";
 import { negotiateCompression, type Compression } from "../protocol/compression.js";
 import { compressedFlag, encodeEnvelope, envelopeHeaderBytes, writeEnvelopeHeader } from "../protocol/envelope.js";
 import { connectUnaryError } from "../protocol/connect/connect-wire.js";
@@ -15,6 +18,7 @@ import { copyMetadata, headerValue } from "../protocol/metadata.js";
 import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
 import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "./call-env.js";
+import { answerEarlyError } from "./early-answer.js";
 import type { Exchange } from "./exchange.js";
 import { CallContext, type ContextSource } from "./handler-context.js";
 import { InboundMessages } from "./inbound-messages.js";
@@ -26,6 +30,16 @@ import type { RpcContext } from "./rpc-context.js";
 const completed = new ConnectError("the call is complete", Code.Canceled);
 const clientGone = new ConnectError("the client cancelled the call or went away", Code.Canceled);
 const timedOut = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
+
+/** What the call's deadline node is waiting for. */
+const enum Due {
+  /** The deadline: the client's, or the route's default. */
+  Deadline,
+  /** limits maxDurationMs, shorter than the deadline. */
+  MaxDuration,
+  /** firstMessageTimeoutMs: the request message has to arrive first. */
+  FirstMessage,
+}
 
 /** How a Connect GET request carries its message, instead of a body. */
 export interface QueryMessage {
@@ -47,8 +61,16 @@ export interface QueryMessage {
  * allocated per call that the call does not use: the signal, the header
  * objects and the context values exist only once a handler asks for them,
  * and the deadline is a node in a shared timer list, not a timer.
+ *
+ * Limits: the dispatch admits the call first (Admission; a queued call
+ * waits as an AdmissionWaiter). The deadline node also carries
+ * maxDurationMs and firstMessageTimeoutMs. Streams get a StreamGovernor
+ * when their route sets per-stream limits, and their responses go through
+ * an OutboundQueue (bounded memory, slow-consumer policy). The route's slot
+ * and the connection's stream slot are released only once the call is over
+ * and the handler has returned.
  */
-export class FunctionCall implements ContextSource, Deadlined, MessageSink {
+export class FunctionCall implements ContextSource, Deadlined, MessageSink, AdmissionWaiter {
   // Deadlined: maintained by DeadlineTimers.
   deadlineAt = 0;
   deadlineList: Deadlined["deadlineList"] = undefined;
@@ -82,6 +104,17 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
   #endReason: ConnectError | undefined;
   /** Metrics and tracing of this call (src/observe/); undefined when neither is on. */
   #obs: CallObserver | undefined;
+  #due = Due.Deadline;
+  /** With Due.FirstMessage: when the deadline proper comes, and what it is. */
+  #dueEnd = 0;
+  #dueEndKind = Due.Deadline;
+  #gotRequest = false;
+  #governor: StreamGovernor | undefined;
+  #outbound: OutboundQueue | undefined;
+  #handlerRunning = false;
+  #released = false;
+  /** A queued call's Connect GET message, kept until it is admitted. */
+  #query: QueryMessage | undefined;
 
   constructor(x: Exchange, route: FunctionRoute, type: RequestType, wire: Wire, env: CallEnv, requestId: string) {
     this.#x = x;
@@ -177,6 +210,21 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
       // passed on upstream as if the client had asked for it.
       deadlineMs = Math.min(defaultMs, maxMs);
     }
+    const stream = route.stream;
+    if (stream.maxDurationMs !== undefined && stream.maxDurationMs < deadlineMs) {
+      deadlineMs = stream.maxDurationMs;
+      this.#due = Due.MaxDuration;
+    }
+    const kind = route.method.methodKind;
+    const firstMessageMs = env.limits.firstMessageTimeoutMs;
+    if (query === undefined && firstMessageMs < deadlineMs && (kind === "unary" || kind === "server_streaming")) {
+      // One node serves both: it comes due at the first-message timeout and,
+      // if the request has arrived by then, moves on to the deadline.
+      this.#dueEnd = this.#started + deadlineMs;
+      this.#dueEndKind = this.#due;
+      this.#due = Due.FirstMessage;
+      deadlineMs = firstMessageMs;
+    }
     env.deadlines.add(this, deadlineMs);
 
     const requested = query ? query.compression : headerValue(x.headers[wire.encodingHeader]);
@@ -184,7 +232,9 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
     if (negotiated.error) return this.#fail(negotiated.error);
     this.#responseCompression = negotiated.response;
 
-    const kind = route.method.methodKind;
+    if (stream.governed && kind !== "unary") {
+      this.#governor = new StreamGovernor(stream, route.name, { deadlines: env.deadlines, stats: env.limits.stats }, (e) => this.#abortWith(e, true));
+    }
     if (query !== undefined) {
       this.#readQuery(query, negotiated.request);
     } else if (kind === "unary" || kind === "server_streaming") {
@@ -199,9 +249,79 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
     this.#abortWith(error, true);
   }
 
-  /** The deadline passed. */
+  /** The deadline node came due: the deadline, maxDurationMs, or the first-message timeout. */
   onDeadline(): void {
-    this.#abortWith(timedOut(), true);
+    const route = this.#route;
+    const stats = this.#env.limits.stats;
+    switch (this.#due) {
+      case Due.Deadline:
+        return this.#abortWith(timedOut(), true);
+      case Due.MaxDuration:
+        stats.count("maxDuration", route.name);
+        return this.#abortWith(rpcError("SLUICE_LIMIT_MAX_DURATION", Code.DeadlineExceeded, { route: route.name, ms: route.stream.maxDurationMs! }), true);
+      case Due.FirstMessage: {
+        if (this.#gotRequest) {
+          this.#due = this.#dueEndKind;
+          const left = this.#dueEnd - performance.now();
+          // Rounded up (to 1 s for long remainders), so that long calls share
+          // a few timer lists instead of one per remainder.
+          this.#env.deadlines.add(this, left > 10_000 ? Math.ceil(left / 1000) * 1000 : Math.max(1, Math.ceil(left / 10) * 10));
+          return;
+        }
+        stats.count("firstMessageTimeout", route.name);
+        return this.#abortWith(rpcError("SLUICE_LIMIT_FIRST_MESSAGE_TIMEOUT", Code.DeadlineExceeded, { route: route.name, ms: this.#env.limits.firstMessageTimeoutMs }), true);
+      }
+    }
+  }
+
+  // --- Admission (AdmissionWaiter) ----------------------------------------
+
+  /** Admission said `mustQueue`: the call waits in its route's queue for admitted() or refused(), or is refused at once. */
+  queue(query?: QueryMessage): void {
+    const verdict = this.#env.limits.admission.enqueue(this.#route.admission, this);
+    if (verdict !== queued) return this.refused(verdict);
+    this.#query = query;
+    this.#x.onClientGone(() => {
+      this.#env.limits.admission.withdraw(this.#route.admission, this);
+      this.#x.release();
+      this.#logEarly(Code.Canceled);
+    });
+  }
+
+  /** A route slot is the call's (at once, or after waiting in the queue). */
+  admitted(): void {
+    if (this.#x.clientGone) {
+      this.#env.limits.admission.release(this.#route.admission);
+      this.#x.release();
+      return;
+    }
+    const query = this.#query;
+    this.#query = undefined;
+    this.run(query);
+  }
+
+  /** Refused before running: answered in the call's protocol, as errors before a handler are. */
+  refused(error: ConnectError): void {
+    const x = this.#x;
+    if (!x.clientGone) {
+      const out: OutgoingHttpHeaders = { "x-request-id": this.requestId };
+      this.#env.cors.applyToResponse(headerValue(x.headers.origin), out);
+      try {
+        answerEarlyError(x, error, out);
+      } catch {
+        x.cancel();
+        x.release();
+      }
+    } else {
+      x.release();
+    }
+    this.#env.telemetry.refused(this.#route, this.#wire.protocol, error.code);
+    this.#logEarly(error.code);
+  }
+
+  #logEarly(code: Code): void {
+    const env = this.#env;
+    if (env.logCalls) env.log.info({ reqId: this.requestId, rpc: this.#route.path, code: Code[code], ms: Math.round((performance.now() - this.#started) * 10) / 10 }, "rpc");
   }
 
   // --- Reading the request ---------------------------------------------
@@ -215,6 +335,7 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
   message(bytes: Uint8Array): void {
     if (this.#input !== undefined) return this.#fail(new ConnectError(`protocol error: received extra input message for ${this.#kindName()} method`, Code.Unimplemented));
     this.#input = bytes;
+    this.#gotRequest = true;
   }
 
   end(): void {
@@ -237,10 +358,12 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
   }
 
   #readStream(compression: Compression | null): void {
+    const governor = this.#governor;
     const inbound = new InboundMessages<Message>({
       pause: () => this.#body?.pause(),
       resume: () => this.#body?.resume(),
       onReturn: () => this.#body?.detach(),
+      ...(governor !== undefined && this.#route.stream.messagesPerSecondIn !== undefined ? { pace: () => governor.inboundDelay() } : {}),
     });
     this.#inbound = inbound;
     const codec = this.#route.codec;
@@ -248,6 +371,10 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
     this.#body = new RequestBody(this.#x, { enveloped: true, limit: this.#route.readMaxBytes, compression }, {
       message: (bytes, size) => {
         this.#obs?.received(bytes.byteLength);
+        if (governor !== undefined) {
+          const limited = governor.inbound();
+          if (limited !== undefined) return this.#fail(limited);
+        }
         let message: Message;
         try {
           message = codec.parse(bytes, binary);
@@ -279,24 +406,39 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
   // --- Running the handler ---------------------------------------------
 
   #invoke(input: Message | InboundMessages<Message>): void {
+    // A stream reset before its handler starts (Rapid Reset) runs no handler.
+    if (this.#x.clientGone) return this.#finish(clientGone);
     this.#ctx = new CallContext(this);
     const kind = this.#route.method.methodKind;
     let result: unknown;
     // A traced call runs its handler in the span's context, so that spans the handler makes are its children.
     const traced = this.#obs?.traceContext;
+    this.#handlerRunning = true;
     try {
       const impl = this.#route.impl as (i: unknown, c: CallContext) => unknown;
       result = traced === undefined ? impl(input, this.#ctx) : context.with(traced, impl, undefined, input, this.#ctx);
     } catch (e) {
+      this.#handlerRunning = false;
       return this.#fail(e);
     }
     if (kind === "unary" || kind === "client_streaming") {
-      if (isThenable(result)) result.then((v) => this.#sendOne(v), (e) => this.#fail(e));
-      else this.#sendOne(result);
+      if (isThenable(result)) {
+        result.then((v) => {
+          this.#handlerReturned();
+          this.#sendOne(v);
+        }, (e) => {
+          this.#handlerReturned();
+          this.#fail(e);
+        });
+      } else {
+        this.#handlerRunning = false;
+        this.#sendOne(result);
+      }
       return;
     }
     const iterable = result as AsyncIterable<unknown> | undefined;
     if (typeof iterable?.[Symbol.asyncIterator] !== "function") {
+      this.#handlerRunning = false;
       return this.#fail(new Error(`${this.#route.source}: ${this.method.parent.typeName}.${this.method.localName} returned ${typeof result}, not an async iterable; write it as an async generator (async *${this.method.localName}(…) { yield … })`));
     }
     this.#output = iterable[Symbol.asyncIterator]();
@@ -352,16 +494,39 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
     this.#finish(undefined);
   }
 
-  /** Server and bidi streaming: pull a message only once the last one is taken. */
+  /**
+   * Server and bidi streaming: pull a message only once the outbound queue
+   * has room (and, paced, once the route's rate allows).
+   */
   async #pump(it: AsyncIterator<unknown>): Promise<void> {
     const x = this.#x;
     const wire = this.#wire;
+    const governor = this.#governor;
     let sent = 0;
     try {
       for (;;) {
-        const r = await it.next();
+        if (governor !== undefined) {
+          const wait = governor.outboundDelay();
+          if (wait > 0) {
+            await new Promise((resolve) => setTimeout(resolve, wait));
+            if (this.#done) return;
+            continue;
+          }
+        }
+        let r: IteratorResult<unknown>;
+        try {
+          r = await it.next();
+        } catch (e) {
+          this.#handlerReturned();
+          throw e;
+        }
+        if (r.done === true) this.#handlerReturned();
         if (this.#done) return;
         if (r.done === true) break;
+        if (governor !== undefined) {
+          const limited = governor.outbound();
+          if (limited !== undefined) throw limited;
+        }
         let frame: Buffer | Promise<Buffer>;
         try {
           frame = this.#encodeFrame(r.value);
@@ -375,8 +540,9 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
           if (this.#done) return;
         }
         if (!x.headSent) x.respond(200, this.#head(false), wire.httpTrailers ? "trailers" : "body");
-        if (!x.write(frame)) {
-          await new Promise<void>((resolve) => x.onDrain(resolve));
+        const out = (this.#outbound ??= new OutboundQueue(x, this.#route.stream, this.#route.name, this.#env.limits.overload, this.#env.limits.stats, (e) => this.#abortWith(e, true)));
+        if (!out.push(frame)) {
+          await new Promise<void>((resolve) => out.onReady(resolve));
           if (this.#done) return;
         }
       }
@@ -409,6 +575,8 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
       if (!x.headSent) {
         x.respond(200, this.#head(false), wire.httpTrailers ? "trailers" : "body");
       }
+      // Messages still batched or held go out before the end.
+      this.#outbound?.flush();
       const end = wire.end(error, this.#ctx?.setResponseTrailer, this.#binary);
       x.end(end.last, end.trailers);
     } catch (e) {
@@ -513,16 +681,36 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
       this.#x.stopReading();
     }
     this.#inbound?.fail(error ?? completed);
+    this.#governor?.close();
+    this.#outbound?.close();
     const output = this.#output;
-    if (output !== undefined && error !== undefined) {
-      // The generator may be awaiting; return() settles when it next yields.
-      output.return?.()?.then(undefined, () => {});
+    if (output !== undefined && error !== undefined && this.#handlerRunning) {
+      // The generator may be awaiting; return() settles when it next yields,
+      // and only then has the handler returned.
+      const returned = output.return?.();
+      if (returned === undefined) this.#handlerReturned();
+      else returned.then(() => this.#handlerReturned(), () => this.#handlerReturned());
     }
     this.#obs?.finished(error === undefined ? 0 : error.code, performance.now() - this.#started);
+    this.#releaseIfOver();
     if (env.logCalls) {
       const code = error === undefined ? "OK" : (Code[error.code] ?? error.code);
       env.log.info({ reqId: this.requestId, rpc: this.#route.path, code, ms: Math.round((performance.now() - this.#started) * 10) / 10 }, "rpc");
     }
+  }
+
+  #handlerReturned(): void {
+    if (!this.#handlerRunning) return;
+    this.#handlerRunning = false;
+    this.#releaseIfOver();
+  }
+
+  /** Once the call is over and its handler has returned: the route slot and the stream slot go back. */
+  #releaseIfOver(): void {
+    if (!this.#done || this.#handlerRunning || this.#released) return;
+    this.#released = true;
+    this.#env.limits.admission.release(this.#route.admission);
+    this.#x.release();
   }
 }
 

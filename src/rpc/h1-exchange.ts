@@ -2,6 +2,9 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import type { TLSSocket } from "node:tls";
 import type { Exchange } from "./exchange.js";
 
+/** The longest a response waits for the rest of a request body it will not read (see end()). */
+const lingerMs = 2_000;
+
 /** An RPC on an HTTP/1.1 request (gRPC-Web and Connect from browsers and curl). */
 export class H1Exchange implements Exchange {
   readonly httpMajor = 1;
@@ -9,6 +12,7 @@ export class H1Exchange implements Exchange {
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
   #ended = false;
+  #onGone: (() => void) | undefined;
 
   constructor(
     readonly body: IncomingMessage,
@@ -44,8 +48,12 @@ export class H1Exchange implements Exchange {
     if (mode === "end") this.end();
   }
 
-  write(chunk: Uint8Array): boolean {
-    return this.res.write(chunk);
+  write(chunk: Uint8Array, cb?: (error?: Error | null) => void): boolean {
+    return this.res.write(chunk, cb);
+  }
+
+  get bufferedBytes(): number {
+    return this.res.writableLength;
   }
 
   onDrain(cb: () => void): void {
@@ -63,14 +71,41 @@ export class H1Exchange implements Exchange {
   end(last?: Uint8Array, trailers?: OutgoingHttpHeaders): void {
     this.#ended = true;
     if (trailers) this.res.addTrailers(trailers);
-    this.res.end(last);
+    const req = this.body;
+    if (this.res.shouldKeepAlive || req.complete || req.destroyed) {
+      this.res.end(last);
+      return;
+    }
+    // The connection closes after this response (the client asked for it)
+    // while the client is still sending its body: a refusal or an error
+    // mid-upload. Closing now would make the client's next write fail
+    // (EPIPE) and hide the answer; so, like nginx's lingering close, the rest
+    // of the body is read and dropped for a moment before the response ends.
+    if (last !== undefined && last.byteLength > 0) this.res.write(last);
+    const res = this.res;
+    const finish = () => {
+      clearTimeout(timer);
+      if (!res.writableEnded) res.end();
+    };
+    const timer = setTimeout(finish, lingerMs);
+    timer.unref();
+    req.once("end", finish);
+    req.once("close", finish);
+    req.removeAllListeners("data");
+    req.resume();
   }
 
   onClientGone(cb: () => void): void {
-    this.res.once("close", () => {
-      if (!this.#ended) cb();
-    });
+    if (this.#onGone === undefined) {
+      this.res.once("close", () => {
+        if (!this.#ended) this.#onGone?.();
+      });
+    }
+    this.#onGone = cb;
   }
+
+  /** One request per connection at a time: there is no slot to free. */
+  release(): void {}
 
   /**
    * The rest of the body is read and dropped, so that the keep-alive

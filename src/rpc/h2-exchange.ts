@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import http2 from "node:http2";
+import type { H2SessionGuard } from "../limits/h2-session-guard.js";
 import type { Exchange } from "./exchange.js";
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
@@ -10,21 +11,52 @@ const withBody = { sendDate: false } as http2.ServerStreamResponseOptions;
 const withTrailers = { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions;
 const headOnly = { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions;
 
-/** An RPC on one HTTP/2 stream (h2c or h2 over TLS), served from the stream API. */
+/**
+ * An RPC on one HTTP/2 stream (h2c or h2 over TLS), served from the stream
+ * API. It holds the stream's slot on its connection (H2SessionGuard) until
+ * both the stream has closed and the engine has released it.
+ */
 export class H2Exchange implements Exchange {
   readonly httpMajor = 2;
   readonly method: string;
   readonly url: string;
+  readonly #guard: H2SessionGuard | undefined;
   #ended = false;
   #trailersPending = false;
+  #onGone: (() => void) | undefined;
+  /** The stream (until it closes) and the engine (until release()). */
+  #holds = 2;
+  #released = false;
 
   constructor(
     readonly body: http2.ServerHttp2Stream,
     readonly headers: IncomingHttpHeaders,
     readonly scheme: "http" | "https",
+    guard?: H2SessionGuard,
   ) {
     this.method = (headers[":method"] as string | undefined) ?? "GET";
     this.url = (headers[":path"] as string | undefined) ?? "/";
+    this.#guard = guard;
+    body.once("close", this.#onClose);
+  }
+
+  readonly #onClose = (): void => {
+    if (!this.#ended) {
+      // Reset by the client (or its connection dropped) before the response ended.
+      this.#guard?.onReset();
+      this.#onGone?.();
+    }
+    this.#drop();
+  };
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#drop();
+  }
+
+  #drop(): void {
+    if (--this.#holds === 0) this.#guard?.releaseSlot();
   }
 
   get authority(): string | undefined {
@@ -49,8 +81,12 @@ export class H2Exchange implements Exchange {
     this.body.respond(headers, mode === "trailers" ? withTrailers : mode === "end" ? headOnly : withBody);
   }
 
-  write(chunk: Uint8Array): boolean {
-    return this.body.write(chunk);
+  write(chunk: Uint8Array, cb?: (error?: Error | null) => void): boolean {
+    return this.body.write(chunk, cb);
+  }
+
+  get bufferedBytes(): number {
+    return this.body.writableLength;
   }
 
   onDrain(cb: () => void): void {
@@ -80,9 +116,7 @@ export class H2Exchange implements Exchange {
   }
 
   onClientGone(cb: () => void): void {
-    this.body.on("close", () => {
-      if (!this.#ended) cb();
-    });
+    this.#onGone = cb;
   }
 
   /**

@@ -13,6 +13,11 @@ const doneResult: IteratorReturnResult<undefined> = Object.freeze({ done: true, 
  * called, which stops reading the body, and HTTP/2 flow control then holds
  * the client back. A handler that stops iterating (break, return) calls
  * `onReturn`, which lets the gateway stop reading the body.
+ *
+ * With `pace` (limits messagesPerSecond), a message is handed to the
+ * handler only when pace() says so (0), otherwise after the ms it returns:
+ * the queue then fills, reading pauses, and flow control slows the client
+ * down to the rate without dropping anything.
  */
 export class InboundMessages<T> implements AsyncIterableIterator<T> {
   #queue: T[] = [];
@@ -24,7 +29,9 @@ export class InboundMessages<T> implements AsyncIterableIterator<T> {
   #returned = false;
   #waiter: { resolve(r: IteratorResult<T>): void; reject(e: unknown): void } | undefined;
 
-  constructor(private readonly flow: { pause(): void; resume(): void; onReturn(): void }) {}
+  #pacing: NodeJS.Timeout | undefined;
+
+  constructor(private readonly flow: { pause(): void; resume(): void; onReturn(): void; pace?: () => number }) {}
 
   [Symbol.asyncIterator](): this {
     return this;
@@ -34,10 +41,14 @@ export class InboundMessages<T> implements AsyncIterableIterator<T> {
   push(message: T, size: number): void {
     if (this.#ended || this.#returned) return;
     const w = this.#waiter;
-    if (w !== undefined) {
-      this.#waiter = undefined;
-      w.resolve({ done: false, value: message });
-      return;
+    if (w !== undefined && this.#pacing === undefined) {
+      const wait = this.#paced();
+      if (wait === 0) {
+        this.#waiter = undefined;
+        w.resolve({ done: false, value: message });
+        return;
+      }
+      this.#schedule(wait);
     }
     this.#queue.push(message);
     this.#sizes.push(size);
@@ -60,6 +71,8 @@ export class InboundMessages<T> implements AsyncIterableIterator<T> {
     if (this.#ended) return;
     this.#ended = true;
     this.#error = error;
+    clearTimeout(this.#pacing);
+    this.#pacing = undefined;
     this.#queue = [];
     this.#sizes = [];
     this.#bytes = 0;
@@ -68,6 +81,8 @@ export class InboundMessages<T> implements AsyncIterableIterator<T> {
 
   next(): Promise<IteratorResult<T>> {
     if (this.#queue.length > 0) {
+      const wait = this.#paced();
+      if (wait > 0) return this.#later(wait);
       const value = this.#queue.shift() as T;
       this.#bytes -= this.#sizes.shift()!;
       if (this.#paused && this.#queue.length === 0) {
@@ -89,10 +104,37 @@ export class InboundMessages<T> implements AsyncIterableIterator<T> {
   return(): Promise<IteratorResult<T>> {
     if (!this.#returned && !this.#ended) {
       this.#returned = true;
+      clearTimeout(this.#pacing);
+      this.#pacing = undefined;
       this.#queue = [];
       this.flow.onReturn();
     }
     return Promise.resolve(doneResult);
+  }
+
+  /** ms until the next message may be handed over (0: now, and pace() has counted it). */
+  #paced(): number {
+    const pace = this.flow.pace;
+    return pace === undefined ? 0 : pace();
+  }
+
+  /** Waits out the pace, then answers the handler's read. */
+  #later(wait: number): Promise<IteratorResult<T>> {
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+      this.#schedule(wait);
+    });
+  }
+
+  #schedule(ms: number): void {
+    clearTimeout(this.#pacing);
+    this.#pacing = setTimeout(() => {
+      this.#pacing = undefined;
+      const w = this.#waiter;
+      if (w === undefined) return;
+      this.#waiter = undefined;
+      this.next().then(w.resolve, w.reject);
+    }, Math.max(1, ms));
   }
 
   #settle(): void {

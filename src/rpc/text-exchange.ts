@@ -87,8 +87,12 @@ export class TextExchange implements Exchange {
     this.#inner.respond(status, headers, mode);
   }
 
-  write(chunk: Uint8Array): boolean {
-    return this.#inner.write(this.#mode.encodeResponse ? encode(chunk) : chunk);
+  write(chunk: Uint8Array, cb?: (error?: Error | null) => void): boolean {
+    return this.#inner.write(this.#mode.encodeResponse ? encode(chunk) : chunk, cb);
+  }
+
+  get bufferedBytes(): number {
+    return this.#inner.bufferedBytes;
   }
 
   onDrain(cb: () => void): void {
@@ -109,6 +113,10 @@ export class TextExchange implements Exchange {
 
   cancel(): void {
     this.#inner.cancel();
+  }
+
+  release(): void {
+    this.#inner.release();
   }
 }
 

@@ -44,7 +44,7 @@ export class WsExchange implements Exchange {
   #headSent = false;
   #ended = false;
   #gone = false;
-  #goneCallbacks: (() => void)[] = [];
+  #onGone: (() => void) | undefined;
 
   constructor(conn: WebSocketConnection, req: { url: string; headers: IncomingHttpHeaders; scheme: "http" | "https"; remoteAddress: string | undefined; draining: AbortSignal }) {
     this.#conn = conn;
@@ -97,8 +97,12 @@ export class WsExchange implements Exchange {
     if (mode === "end") this.end();
   }
 
-  write(chunk: Uint8Array): boolean {
-    return this.#conn.send(chunk);
+  write(chunk: Uint8Array, cb?: (error?: Error | null) => void): boolean {
+    return this.#conn.send(chunk, cb);
+  }
+
+  get bufferedBytes(): number {
+    return this.#conn.bufferedAmount;
   }
 
   onDrain(cb: () => void): void {
@@ -114,7 +118,7 @@ export class WsExchange implements Exchange {
   }
 
   onClientGone(cb: () => void): void {
-    this.#goneCallbacks.push(cb);
+    this.#onGone = cb;
   }
 
   /** The connection closed (the client's close frame, or the socket ended) before the response did. */
@@ -122,12 +126,16 @@ export class WsExchange implements Exchange {
     if (this.#ended || this.#gone) return;
     this.#gone = true;
     this.body.destroy();
-    for (const cb of this.#goneCallbacks) cb();
-    this.#goneCallbacks = [];
+    const cb = this.#onGone;
+    this.#onGone = undefined;
+    cb?.();
   }
 
   /** Nothing to do: the connection closes once the response has ended. */
   stopReading(): void {}
+
+  /** Nothing is held per call: the connection is the call's own. */
+  release(): void {}
 
   cancel(): void {
     this.#ended = true;

@@ -3,6 +3,8 @@ import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { SluiceConfig } from "../config/config.js";
 import { sluiceError, type SluiceError } from "../errors.js";
 import type { ProxyRoute } from "../host/route-table.js";
+import type { AdmissionFor } from "../host/create-routes.js";
+import { configLayers, resolveRoutePolicy } from "../limits/route-policy.js";
 import { nearestName } from "../nearest-name.js";
 import { compressions } from "../protocol/compression.js";
 import { MethodCodec } from "../rpc/method-codec.js";
@@ -13,7 +15,7 @@ import type { UpstreamRegistry } from "./upstream-registry.js";
  * (a method route wins over its service's route), with the route's options
  * over the gateway's. Services are looked up in the generated descriptors.
  */
-export function createProxyRoutes(config: SluiceConfig, descriptors: Registry, upstreams: UpstreamRegistry): { routes: ProxyRoute[]; errors: SluiceError[] } {
+export function createProxyRoutes(config: SluiceConfig, descriptors: Registry, upstreams: UpstreamRegistry, admissionFor: AdmissionFor): { routes: ProxyRoute[]; errors: SluiceError[] } {
   const errors: SluiceError[] = [];
   const byPath = new Map<string, ProxyRoute>();
   const services = [...descriptors].filter((t) => t.kind === "service").map((t) => t.typeName);
@@ -37,20 +39,24 @@ export function createProxyRoutes(config: SluiceConfig, descriptors: Registry, u
     }
     const upstream = upstreams.get(r.upstream);
     const encodings = r.compression?.encodings ?? config.compression.encodings;
-    const writeMaxBytes = r.writeMaxBytes ?? config.writeMaxBytes;
+    // The route's readMaxBytes/writeMaxBytes are its maxMessageBytes, between "*" and the service's and method's limits entries.
+    const routeLayer = { maxMessageBytes: { in: r.readMaxBytes, out: r.writeMaxBytes } };
     // JSON clients need every type of the service's files (google.protobuf.Any).
     const json = createRegistry(...filesOf(service.file));
     for (const method of methods) {
-      const path = `/${service.typeName}/${method.name}`;
+      const name = `${service.typeName}/${method.name}`;
+      const path = `/${name}`;
+      const [star, ofService, ofMethod] = configLayers(config.limits, service.typeName, method.name);
+      const policy = resolveRoutePolicy(name, [star, routeLayer, ofService, ofMethod], config);
       byPath.set(path, {
         kind: "proxy",
         path,
         method,
         upstream,
         upstreamUnary: method.methodKind === "unary" && upstream.config.protocol === "connect",
-        codec: new MethodCodec(method, writeMaxBytes, json),
-        readMaxBytes: r.readMaxBytes ?? config.readMaxBytes,
-        writeMaxBytes,
+        codec: new MethodCodec(method, policy.writeMaxBytes, json),
+        readMaxBytes: policy.readMaxBytes,
+        writeMaxBytes: policy.writeMaxBytes,
         deadline: { maxMs: r.maxTimeoutMs ?? config.maxTimeoutMs, defaultMs: r.defaultTimeoutMs ?? config.defaultTimeoutMs },
         compression: encodings.map((e) => compressions[e]),
         compressMinBytes: r.compression?.minBytes ?? config.compression.minBytes,
@@ -60,6 +66,10 @@ export function createProxyRoutes(config: SluiceConfig, descriptors: Registry, u
         setHeaders: r.setHeaders,
         retry: r.retry,
         retryPolicy: { ...upstream.config.retry, ...r.retry },
+        name,
+        admission: admissionFor(path, name, policy.admission),
+        stream: policy.stream,
+        essential: false,
       });
     }
   }

@@ -26,6 +26,8 @@ interface SmokeResults {
     bidi: { transport: string; streams: number; rounds: { ok: boolean; roundTripsPerSec: number; problem?: string }[] }[];
   };
   stalledConsumer: { mode: string; streams: number; handlerPaused: boolean; handlerStoppedAfterCancel: boolean | null; problems: string[] }[];
+  stalledLoad: { mode: string; streams: number; streamsOpen: number; problems: string[] }[];
+  pacedClient: { messages: number; echoed: number; inOrder: boolean; status: string; problems: string[] };
   coldStart: { functions: string; ok: boolean; problem?: string }[];
   fixedRate: { arm: string; rounds: { achievedRps: number; failed: number }[] }[];
   workers: { workers: number; rounds: { rps: number; failed: number }[] }[];
@@ -121,6 +123,19 @@ describeWithTool(h2load, "benchmark harness (--smoke)", {}, () => {
       assert.ok(s.handlerPaused, `${s.mode}, ${s.streams} stream(s): the handler kept producing while the client was not reading`);
       assert.equal(s.handlerStoppedAfterCancel, true);
     }
+  });
+
+  test("stalled streams beside a normal client stay open, and a client faster than messagesPerSecond loses nothing", () => {
+    assert.ok(results.stalledLoad.length > 0);
+    for (const s of results.stalledLoad) {
+      assert.deepEqual(s.problems, []);
+      assert.equal(s.streamsOpen, s.streams);
+    }
+    const p = results.pacedClient;
+    assert.deepEqual(p.problems, []);
+    assert.equal(p.echoed, p.messages);
+    assert.ok(p.inOrder);
+    assert.equal(p.status, "0");
   });
 
   test("cold start reaches a first successful RPC with the examples and with generated functions", () => {

@@ -5,7 +5,9 @@ import type { ReplyCheck } from "../scenarios/check-replies.js";
 import type { ColdStartResult } from "../scenarios/cold-start.js";
 import type { ProfileResult } from "../scenarios/cpu-profile.js";
 import type { StreamResult } from "../scenarios/server-stream.js";
+import type { PacedClientResult } from "../scenarios/paced-client.js";
 import type { StallResult } from "../scenarios/stalled-consumer.js";
+import type { StalledLoadResult } from "../scenarios/stalled-load.js";
 import type { UnaryResult } from "../scenarios/unary.js";
 import type { FixedRateResult } from "../scenarios/fixed-rate.js";
 import type { ProxyResult } from "../scenarios/proxy.js";
@@ -36,6 +38,10 @@ export interface BenchResults {
   /** gRPC-Web text against binary, bidi over WebSocket against HTTP/2 (scenarios/browser-transports.ts); absent in older runs. */
   browserTransports?: BrowserTransportsResult;
   stalledConsumer: StallResult[];
+  /** Stalled consumers beside a normal client (absent from results before issue 9). */
+  stalledLoad?: StalledLoadResult[];
+  /** A client faster than messagesPerSecond (absent from results before issue 9). */
+  pacedClient?: PacedClientResult;
   coldStart: ColdStartResult[];
   /** sluice dev: save of a file with a type error → the error printed (scenarios/type-check-latency.ts). */
   typeCheckLatency?: TypeCheckLatencyResult;
@@ -63,6 +69,8 @@ export function listFailures(r: Omit<BenchResults, "failures">): string[] {
     if (s.handlerStoppedAfterCancel === false) out.push(`stalled consumer (${s.mode}, ${s.streams} stream(s)): the handler kept producing after the client went away`);
     for (const p of s.problems) out.push(`stalled consumer (${s.mode}, ${s.streams} stream(s)): ${p}`);
   }
+  for (const s of r.stalledLoad ?? []) for (const p of s.problems) out.push(`stalled load (${s.mode}, ${s.streams} stream(s)): ${p}`);
+  for (const p of r.pacedClient?.problems ?? []) out.push(`paced client: ${p}`);
   for (const c of r.coldStart) if (!c.ok) out.push(`cold start ${c.functions}: ${c.problem ?? "failed"}`);
   for (const f of r.fixedRate) {
     if (f.rounds.length === 0) out.push(`fixed rate ${f.arm}: no round`);

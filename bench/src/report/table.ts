@@ -149,6 +149,34 @@ export function formatResults(r: BenchResults, style: TableStyle): string {
     style,
   ));
 
+  if (r.stalledLoad && r.stalledLoad.length > 0) {
+    parts.push(h(`Stalled consumers beside a normal client (Sluice; ${r.stalledLoad[0]!.calls} sequential unary calls on their own connection, before and during the stall)`));
+    parts.push(formatTable(
+      ["client stops", "streams", "RSS idle → peak MB", "RSS growth MB (target)", "normal p50 ms unloaded → stalled", "normal p99 ms unloaded → stalled", "p99 ×", "streams still open"],
+      r.stalledLoad.map((s) => [
+        s.mode === "socket" ? "reading its socket (2 GiB windows)" : "consuming its streams (default windows)",
+        num(s.streams),
+        `${num(s.rssIdleMb)} → ${num(s.rssPeakMb)}`,
+        `${num(s.rssGrowthMb, 1)} (< ${num(s.targetGrowthMb)})${s.rssGrowthMb < s.targetGrowthMb ? "" : " MISSED"}`,
+        `${num(s.unloaded.p50Ms, 2)} → ${num(s.stalled.p50Ms, 2)}`,
+        `${num(s.unloaded.p99Ms, 2)} → ${num(s.stalled.p99Ms, 2)}`,
+        `${num(s.p99Ratio, 2)}×${s.p99Ratio <= 2 ? "" : " (target ≤ 2×)"}`,
+        `${num(s.streamsOpen)} of ${num(s.streams)}`,
+      ]),
+      style,
+    ));
+  }
+
+  if (r.pacedClient) {
+    const p = r.pacedClient;
+    parts.push(h("A client sending faster than messagesPerSecond (one EchoBidi stream, requests written as fast as the stream takes them)"));
+    parts.push(formatTable(
+      ["limit /s", "requests", "achieved /s (after the burst)", "unlimited /s", "client writes held back ms", "echoed", "in order", "status"],
+      [[num(p.perSecond), num(p.messages), num(p.achievedPerSecond, 1), num(p.unlimitedPerSecond), num(p.writeWaitMs), `${num(p.echoed)} of ${num(p.messages)}`, p.inOrder ? "yes" : "NO", p.status === "0" ? "OK" : p.status]],
+      style,
+    ));
+  }
+
   parts.push(h("Cold start (exec of the start command → first successful RPC)"));
   parts.push(formatTable(
     ["functions", "listening ms", "first RPC ms", "runs"],

@@ -19,7 +19,22 @@ export function statusTrailers(error: ConnectError | undefined, trailer: Metadat
   copyMetadata(error.metadata, out);
   out["grpc-status"] = String(error.code);
   out["grpc-message"] = encodeGrpcMessage(error.rawMessage);
-  if (error.details.length > 0) out["grpc-status-details-bin"] = encodeBinaryHeaderValue(encodeStatus(error));
+  if (error.details.length > 0) out["grpc-status-details-bin"] = detailsHeader(error);
   else delete out["grpc-status-details-bin"];
   return out;
+}
+
+/**
+ * grpc-status-details-bin of an error, encoded once per error object: the
+ * gateway answers many calls with the same error (overload shedding).
+ */
+const encoded = new WeakMap<ConnectError, string>();
+
+function detailsHeader(error: ConnectError): string {
+  let value = encoded.get(error);
+  if (value === undefined) {
+    value = encodeBinaryHeaderValue(encodeStatus(error));
+    encoded.set(error, value);
+  }
+  return value;
 }

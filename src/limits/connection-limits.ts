@@ -1,0 +1,70 @@
+import type { Server, Socket } from "node:net";
+import type { LimitStats } from "./limit-stats.js";
+import type { OverloadMonitor } from "./overload-monitor.js";
+import type { RefusalLog } from "./refusal-log.js";
+
+export interface ConnectionLimitOptions {
+  /** Open connections at most, in total. */
+  max: number;
+  /** Open connections at most from one client address. */
+  maxPerAddress: number;
+}
+
+/**
+ * Bounds the connections the listening socket accepts, so that one host
+ * cannot take every file descriptor: past `max` in total (Node's own
+ * server.maxConnections, which closes the socket before any work is done),
+ * past `maxPerAddress` from one address, or while the gateway is shedding
+ * for memory or a lagging event loop, a new connection is closed at once,
+ * counted and logged (rate-limited). Existing connections are untouched.
+ */
+export class ConnectionLimits {
+  readonly #perAddress = new Map<string, number>();
+
+  constructor(
+    private readonly options: ConnectionLimitOptions,
+    private readonly overload: OverloadMonitor,
+    private readonly stats: LimitStats,
+    private readonly log: RefusalLog,
+  ) {}
+
+  /** Installs the total cap on the listening server. */
+  install(server: Server): void {
+    server.maxConnections = this.options.max;
+    server.on("drop", () => {
+      this.stats.count("connectionRefusedTotal");
+      this.log.note(`connections.max (${this.options.max}) connections are open`);
+    });
+  }
+
+  /** A connection was accepted; false when it was refused (and destroyed). */
+  accept(socket: Socket): boolean {
+    const reason = this.overload.reason;
+    if (reason !== undefined) {
+      this.stats.count("connectionRefusedOverload");
+      this.log.note(`the server is overloaded (${reason})`);
+      socket.destroy();
+      return false;
+    }
+    const address = socket.remoteAddress ?? "";
+    const open = this.#perAddress.get(address) ?? 0;
+    if (open >= this.options.maxPerAddress) {
+      this.stats.count("connectionRefusedPerAddress");
+      this.log.note(`connections.maxPerAddress (${this.options.maxPerAddress}) connections are open from one address`);
+      socket.destroy();
+      return false;
+    }
+    this.#perAddress.set(address, open + 1);
+    socket.once("close", () => {
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left === 0) this.#perAddress.delete(address);
+      else this.#perAddress.set(address, left);
+    });
+    return true;
+  }
+
+  /** Open connections from `address` (for tests). */
+  openFrom(address: string): number {
+    return this.#perAddress.get(address) ?? 0;
+  }
+}
