@@ -72,11 +72,11 @@ export class Gateway {
     const requestId = createRequestIdGenerator();
     const cors = new CorsPolicy(config.cors);
     this.upstreams = new UpstreamRegistry(config.upstreams, { maxPools: config.upstreamMaxPools });
-    this.telemetry = new Telemetry({ metrics: opts.metrics === true, tracing: config.tracing !== "off" }, this.upstreams);
     // The logger exists before Fastify so that the RPC path, which Fastify
     // never sees, logs through the same pino instance.
     const log = pino({ level: config.logLevel });
     this.limits = new GatewayLimits(config, this.#inFlight, log);
+    this.telemetry = new Telemetry({ metrics: opts.metrics === true, tracing: config.tracing !== "off" }, this.upstreams, this.limits);
     const env: CallEnv = {
       deadlines: new DeadlineTimers(),
       inFlight: this.#inFlight,

@@ -106,6 +106,11 @@ export class Admission {
     return fresh;
   }
 
+  /** Every route with admission state, for the metrics (a removed route's state stays until a route of its path returns). */
+  routes(): IterableIterator<RouteAdmission> {
+    return this.#routes.values();
+  }
+
   admit(route: RouteAdmission | undefined, essential: boolean, subject: RateSubject): Verdict {
     if (!essential) {
       if (this.inFlight.count >= this.options.maxInFlight) return this.#shed("shedInFlight");

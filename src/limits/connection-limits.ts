@@ -20,6 +20,7 @@ export interface ConnectionLimitOptions {
  */
 export class ConnectionLimits {
   readonly #perAddress = new Map<string, number>();
+  #open = 0;
 
   constructor(
     private readonly options: ConnectionLimitOptions,
@@ -55,12 +56,24 @@ export class ConnectionLimits {
       return false;
     }
     this.#perAddress.set(address, open + 1);
+    this.#open++;
     socket.once("close", () => {
+      this.#open--;
       const left = (this.#perAddress.get(address) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(address);
       else this.#perAddress.set(address, left);
     });
     return true;
+  }
+
+  /** Connections accepted and not yet closed. */
+  get open(): number {
+    return this.#open;
+  }
+
+  /** Client addresses with a connection open. */
+  get addresses(): number {
+    return this.#perAddress.size;
   }
 
   /** Open connections from `address` (for tests). */

@@ -2,10 +2,12 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Context } from "@opentelemetry/api";
 import promClient from "prom-client";
 import type { Route } from "../host/route-table.js";
+import type { GatewayLimits } from "../limits/gateway-limits.js";
 import type { RpcProtocol } from "../protocol/content-type.js";
 import type { UpstreamProtocol } from "../upstream/upstream-config.js";
 import type { UpstreamRegistry } from "../upstream/upstream-registry.js";
 import type { CallObserver } from "./call-observer.js";
+import { limitFamilies } from "./limit-metrics.js";
 import type { MetricFamily } from "./metric-families.js";
 import { RpcMetrics } from "./rpc-metrics.js";
 import { registeredTracer, TracedCall, UpstreamSpan, type SpanTarget } from "./tracing.js";
@@ -28,12 +30,14 @@ export class Telemetry {
   readonly metrics: RpcMetrics | undefined;
   readonly tracing: boolean;
   readonly #upstreams: UpstreamRegistry;
+  readonly #limits: GatewayLimits;
   /** prom-client's runtime metrics (event loop, heap, GC, handles), collected at scrape time. */
   readonly #runtime: promClient.Registry | undefined;
 
-  constructor(opts: TelemetryOptions, upstreams: UpstreamRegistry) {
+  constructor(opts: TelemetryOptions, upstreams: UpstreamRegistry, limits: GatewayLimits) {
     this.tracing = opts.tracing;
     this.#upstreams = upstreams;
+    this.#limits = limits;
     if (opts.metrics) {
       this.metrics = new RpcMetrics();
       for (const name of upstreams.names()) upstreams.get(name).stats = new UpstreamStats();
@@ -80,7 +84,7 @@ export class Telemetry {
   async families(): Promise<MetricFamily[]> {
     if (this.metrics === undefined) return [];
     const runtime = (await this.#runtime!.getMetricsAsJSON()) as unknown as MetricFamily[];
-    return [...this.metrics.families(), ...upstreamFamilies(this.#upstreams), ...runtime];
+    return [...this.metrics.families(), ...limitFamilies(this.#limits), ...upstreamFamilies(this.#upstreams), ...runtime];
   }
 }
 
