@@ -4,11 +4,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Code } from "@connectrpc/connect";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { pino } from "pino";
+import { describeArtifact, type RunningArtifact } from "../artifact/artifact-manifest.js";
 import type { SluiceConfig } from "../config/config.js";
 import { rpcError, sluiceError, SluiceError } from "../errors.js";
 import { createBundleCacheDir } from "../functions/bundle-cache-dir.js";
 import { FunctionRegistry, type ReloadReport } from "../functions/function-registry.js";
 import type { LoadedFunction } from "../functions/load-function-file.js";
+import { prebuiltFunctions } from "../functions/load-prebuilt-function.js";
 import { DeadlineTimers } from "../limits/deadline-timers.js";
 import { healthRouteSource } from "../observe/health-service.js";
 import { HealthStatus } from "../observe/health-status.js";
@@ -50,11 +52,13 @@ export class Gateway {
   #proxyRoutes: Route[] = [];
   /** The backends of `upstreams`: pooled connections for proxy routes and ctx.upstream. */
   readonly upstreams: UpstreamRegistry;
-  readonly #bundleDir: { dir: string; remove(): void };
+  /** Where function files are bundled; none when serving a built artifact. */
+  readonly #bundleDir: { dir: string; remove(): void } | undefined;
   #listener: Listener | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(readonly config: SluiceConfig) {
+  /** `artifact`: serve the prebundled functions of this built artifact (sluice build). */
+  constructor(readonly config: SluiceConfig, artifact?: RunningArtifact) {
     const tls = config.tls ? readTls(config.tls) : undefined;
     const requestId = createRequestIdGenerator();
     const cors = new CorsPolicy(config.cors);
@@ -86,10 +90,10 @@ export class Gateway {
         return this.#listener.server as never;
       },
     });
-    this.#bundleDir = createBundleCacheDir(config.cacheDir);
+    this.#bundleDir = artifact ? undefined : createBundleCacheDir(config.cacheDir);
     const reserved = new Map<string, "built-in" | "proxy">([["grpc.health.v1.Health", "built-in"]]);
     for (const r of config.routes) reserved.set(r.name.split("/")[0]!, "proxy");
-    this.registry = new FunctionRegistry(config.functionsDir, this.#bundleDir.dir, reserved);
+    this.registry = new FunctionRegistry(config.functionsDir, this.#bundleDir?.dir ?? "", reserved, artifact && prebuiltFunctions(artifact));
     this.#builtInRoutes = createRoutes(healthRouteSource(this.health), config);
     // Every response carries the request id, RPC or not (RPCs set their own).
     this.app.addHook("onRequest", (req, reply, done) => {
@@ -98,7 +102,14 @@ export class Gateway {
     });
     cors.register(this.app);
     void registerHttpCompression(this.app);
-    registerHttpEndpoints(this.app, this.health, this.upstreams);
+    const built = artifact && describeArtifact(artifact.manifest);
+    registerHttpEndpoints(this.app, this.health, this.upstreams, built);
+    if (built) {
+      // Which build is running, for whoever reads the logs of a rollout.
+      const sameMajor = built.builtForNode.split(".")[0] === process.version.split(".")[0];
+      log[sameMajor ? "info" : "warn"]({ artifact: built.hash, sluice: built.sluice, builtForNode: built.builtForNode, node: process.version },
+        sameMajor ? "serving a built artifact" : `serving a built artifact made for Node ${built.builtForNode} on Node ${process.version}; run it on the Node version it was built for`);
+    }
     registerStaticFiles(this.app, config.staticDir);
   }
 
@@ -120,7 +131,7 @@ export class Gateway {
     if (this.config.routes.length === 0) return [];
     let descriptors;
     try {
-      descriptors = await loadDescriptors(this.config.protoGenDir, this.#bundleDir.dir);
+      descriptors = await loadDescriptors(this.config.protoGenDir, this.#bundleDir!.dir);
     } catch (e) {
       return [sluiceError("SLUICE_PROXY_DESCRIPTORS_UNAVAILABLE", { dir: path.relative(process.cwd(), this.config.protoGenDir) || this.config.protoGenDir, reason: e instanceof Error ? e.message : String(e) })];
     }
@@ -183,7 +194,7 @@ export class Gateway {
     await closed;
     // Calls are over: the upstream connections can go (calls in flight there finished with ours).
     await this.upstreams.close(afterDrainGraceMs);
-    this.#bundleDir.remove();
+    this.#bundleDir?.remove();
     this.log.info("shut down");
   }
 
