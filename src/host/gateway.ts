@@ -101,7 +101,7 @@ export class Gateway {
       done();
     });
     cors.register(this.app);
-    void registerHttpCompression(this.app);
+    if (config.staticDir) void registerHttpCompression(this.app);
     const built = artifact && describeArtifact(artifact.manifest);
     registerHttpEndpoints(this.app, this.health, this.upstreams, built);
     if (built) {
