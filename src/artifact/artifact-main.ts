@@ -22,8 +22,9 @@ const warmed = path.join(dir, ".compile-cache");
 enableCompileCache?.(existsSync(warmed) ? warmed : undefined);
 
 const read = readArtifactManifest(dir);
-if ("error" in read) {
-  process.stderr.write(`${read.error.message}\n`);
+if ("problem" in read) {
+  const { sluiceError } = await import("../errors.js");
+  process.stderr.write(`${sluiceError("SLUICE_ARTIFACT_INVALID", read.problem).message}\n`);
   process.exit(1);
 }
 setRunningArtifact({ dir, manifest: read.manifest });

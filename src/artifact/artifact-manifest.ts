@@ -1,6 +1,7 @@
+// Imported by the artifact's entry point before the compile cache is on, so
+// it imports nothing but Node's own modules (not even the error catalogue).
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { sluiceError, type SluiceError } from "../errors.js";
 
 /** The file, at the root of a built artifact, that describes it. */
 export const manifestFileName = "sluice-artifact.json";
@@ -51,10 +52,10 @@ export function setRunningArtifact(artifact: RunningArtifact): void {
   running = artifact;
 }
 
-/** Reads and checks `<dir>/sluice-artifact.json`. */
-export function readArtifactManifest(dir: string): { manifest: ArtifactManifest } | { error: SluiceError } {
+/** Reads and checks `<dir>/sluice-artifact.json`; a problem is reported as SLUICE_ARTIFACT_INVALID. */
+export function readArtifactManifest(dir: string): { manifest: ArtifactManifest } | { problem: { file: string; reason: string } } {
   const file = path.join(dir, manifestFileName);
-  const fail = (reason: string) => ({ error: sluiceError("SLUICE_ARTIFACT_INVALID", { file, reason }) });
+  const fail = (reason: string) => ({ problem: { file, reason } });
   let value: unknown;
   try {
     value = JSON.parse(readFileSync(file, "utf8"));

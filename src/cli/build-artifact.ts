@@ -139,13 +139,16 @@ const requireBanner = `import { createRequire as __sluiceCreateRequire } from "n
  * for an `import`, Node builds an ES module facade that reads every export
  * of the built-in, and on Node 24 reading node:http's exports loads undici
  * (about 20 ms of a 150 ms start). Through require, a property is read
- * only where the code uses it.
+ * only where the code uses it. Not for the entry point and the manifest
+ * reader it imports: through require they would need esbuild's interop
+ * helpers, which live in the largest shared chunk, and the entry point must
+ * load next to nothing before it turns the compile cache on.
  */
 const builtinsThroughRequire: esbuild.Plugin = {
   name: "sluice-builtins-through-require",
   setup(build) {
     build.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) => {
-      if (args.kind !== "import-statement" || !isBuiltin(args.path) || args.namespace === "sluice-builtin") return undefined;
+      if (args.kind !== "import-statement" || !isBuiltin(args.path) || startsTheArtifact(args.importer)) return undefined;
       return { path: args.path.startsWith("node:") ? args.path : `node:${args.path}`, namespace: "sluice-builtin" };
     });
     build.onLoad({ filter: /.*/, namespace: "sluice-builtin" }, (args) => ({
@@ -154,6 +157,10 @@ const builtinsThroughRequire: esbuild.Plugin = {
     }));
   },
 };
+
+function startsTheArtifact(importer: string): boolean {
+  return /[\\/]artifact[\\/]artifact-(main|manifest)\.[jt]s$/.test(importer);
+}
 
 async function bundle(input: BuildInput, functions: FunctionModule[]): Promise<{ files: Map<string, Uint8Array> } | { error: string }> {
   let esbuildApi: typeof esbuild;
