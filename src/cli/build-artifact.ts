@@ -230,8 +230,8 @@ async function bakeConfig(configFile: string, projectRoot: string, files: Map<st
   const fail = (reason: string) => ({ error: sluiceError("SLUICE_BUILD_FAILED", { reason: `config file ${path.relative(projectRoot, configFile) || configFile}: ${reason}` }) });
   const read = await readConfigFile(configFile, projectRoot);
   if ("error" in read) return { error: read.error };
-  const problem = notJson(read.value, "");
-  if (problem) return fail(`${problem}; the artifact carries the config as JSON, so it may only hold strings, numbers, booleans, lists and objects`);
+  // The check before the build validated every key, so every value is one
+  // JSON carries: strings, numbers, booleans, lists and objects.
   const value = structuredClone(read.value) as Record<string, unknown>;
   if (typeof value.staticDir === "string") {
     const from = path.resolve(projectRoot, value.staticDir);
@@ -240,29 +240,6 @@ async function bakeConfig(configFile: string, projectRoot: string, files: Map<st
     value.staticDir = staticFolder;
   }
   return { json: `${JSON.stringify(value, null, 2)}\n` };
-}
-
-/** The first value JSON cannot carry, by its path; undefined when there is none. */
-function notJson(value: unknown, at: string): string | undefined {
-  const where = at === "" ? "the default export" : at;
-  if (value === null || typeof value === "string" || typeof value === "boolean") return undefined;
-  if (typeof value === "number") return Number.isFinite(value) ? undefined : `${where} is ${value}`;
-  if (Array.isArray(value)) {
-    for (const [i, v] of value.entries()) {
-      const p = notJson(v, `${at}[${i}]`);
-      if (p) return p;
-    }
-    return undefined;
-  }
-  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const [k, v] of Object.entries(value)) {
-      if (v === undefined) continue;
-      const p = notJson(v, at === "" ? k : `${at}.${k}`);
-      if (p) return p;
-    }
-    return undefined;
-  }
-  return `${where} is ${typeof value === "object" ? `a ${value.constructor?.name ?? "object"}` : `a ${typeof value}`}`;
 }
 
 function listFiles(dir: string): string[] {

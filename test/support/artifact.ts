@@ -70,9 +70,9 @@ export function effectiveUid(pid: number): number {
   return Number(line.split(/\s+/)[2]);
 }
 
-/** Starts `node <artifact>/sluice.mjs <args>` with exactly `env`, from the artifact's folder. */
-export function startArtifact(dir: string, args: string[], env: NodeJS.ProcessEnv, user = unprivilegedUser()): Promise<RunningGateway> {
-  return launchGateway(artifactNode, [path.join(dir, "sluice.mjs"), ...args], { cwd: dir, env, ...user });
+/** Starts `node <artifact>/sluice.mjs <args>` with exactly `env`, from the artifact's folder (or `cwd`). */
+export function startArtifact(dir: string, args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string } = {}): Promise<RunningGateway> {
+  return launchGateway(artifactNode, [path.join(dir, "sluice.mjs"), ...args], { cwd: opts.cwd ?? dir, env, ...unprivilegedUser() });
 }
 
 /** Runs `node <artifact>/sluice.mjs <args>` to completion. */
