@@ -28,6 +28,8 @@ export interface ArtifactManifest {
   functions: ArtifactFunction[];
   /** artifactConfigFileName when the project had a config file. */
   config?: string;
+  /** Module re-exporting every file generated from proto/ (proxy routes read it), when there were any. */
+  descriptors?: string;
 }
 
 /** A built artifact this process runs from. */
@@ -69,7 +71,9 @@ export function readArtifactManifest(dir: string): { manifest: ArtifactManifest 
   }
   const fnOk = (f: unknown) => typeof (f as ArtifactFunction).source === "string" && typeof (f as ArtifactFunction).module === "string";
   if (!Array.isArray(m.functions) || !m.functions.every(fnOk)) return fail(`"functions" must list { source, module } entries`);
-  if (m.config !== undefined && typeof m.config !== "string") return fail(`"config" must be a file name`);
+  for (const key of ["config", "descriptors"] as const) {
+    if (m[key] !== undefined && typeof m[key] !== "string") return fail(`"${key}" must be a file name`);
+  }
   return { manifest: m as ArtifactManifest };
 }
 

@@ -8,11 +8,14 @@ import { artifactConfigFileName, manifestFileName, type ArtifactFunction, type A
 import { readConfigFile } from "../config/load-config.js";
 import { sluiceError, type SluiceError } from "../errors.js";
 import { findFunctionFiles } from "../functions/find-function-files.js";
+import { findGeneratedFiles } from "../upstream/load-descriptors.js";
 
 export interface BuildInput {
   /** The project: function files, config and node_modules resolve from here. */
   projectRoot: string;
   functionsDir: string;
+  /** The code generated from proto/ (config protoGenDir): proxy routes read its descriptors. */
+  protoGenDir: string;
   /** The project's config file, compiled into the artifact as JSON. */
   configFile?: string;
   outDir: string;
@@ -27,6 +30,8 @@ export interface BuiltArtifact {
 
 /** Where the artifact keeps the project's static files (config staticDir). */
 const staticFolder = "static";
+/** The module that re-exports every generated file (without its extension). */
+const descriptorsModule = "app/descriptors";
 
 /**
  * `sluice build`: writes one folder that runs with only `node`:
@@ -34,6 +39,7 @@ const staticFolder = "static";
  *   sluice.mjs            entry point (src/artifact/artifact-main.ts)
  *   app/                  the host, and the chunks it shares with the functions
  *   functions/<name>.mjs  one module per function file, prebundled
+ *   app/descriptors.mjs   every file generated from proto/, for proxy routes
  *   sluice.config.json    the project's config file, as JSON (when it has one)
  *   static/               the config's staticDir (when set)
  *   sluice-artifact.json  the manifest: versions, functions, content hash
@@ -57,7 +63,8 @@ export async function buildArtifact(input: BuildInput): Promise<{ artifact: Buil
   const files = new Map<string, Uint8Array>();
   const functionFiles = existsSync(input.functionsDir) ? await findFunctionFiles(input.functionsDir) : [];
   const functions = moduleNames(functionFiles, input.functionsDir);
-  const bundled = await bundle(input, functions);
+  const generated = existsSync(input.protoGenDir) ? await findGeneratedFiles(input.protoGenDir) : [];
+  const bundled = await bundle(input, functions, generated);
   if ("error" in bundled) return fail(bundled.error);
   for (const [name, bytes] of bundled.files) files.set(name, bytes);
 
@@ -76,6 +83,7 @@ export async function buildArtifact(input: BuildInput): Promise<{ artifact: Buil
     hash: contentHash(files),
     functions: functions.map((f): ArtifactFunction => ({ source: toPosix(path.relative(input.projectRoot, f.file)), module: `${f.name}.mjs` })),
     ...(config ? { config } : {}),
+    ...(generated.length > 0 ? { descriptors: `${descriptorsModule}.mjs` } : {}),
   };
   files.set(manifestFileName, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
   try {
@@ -162,7 +170,26 @@ function startsTheArtifact(importer: string): boolean {
   return /[\\/]artifact[\\/]artifact-(main|manifest)\.[jt]s$/.test(importer);
 }
 
-async function bundle(input: BuildInput, functions: FunctionModule[]): Promise<{ files: Map<string, Uint8Array> } | { error: string }> {
+/**
+ * The descriptors module: `export * as m<i> from "<generated file>"` for
+ * each file, as loadDescriptors writes it when it bundles them at start-up.
+ * Built with the functions, it shares their copies of the generated code.
+ */
+function descriptorsEntry(projectRoot: string, generated: string[]): esbuild.Plugin {
+  return {
+    name: "sluice-artifact-descriptors",
+    setup(build) {
+      build.onResolve({ filter: /^sluice-artifact:descriptors$/ }, () => ({ path: "descriptors", namespace: "sluice-artifact" }));
+      build.onLoad({ filter: /.*/, namespace: "sluice-artifact" }, () => ({
+        contents: generated.map((f, i) => `export * as m${i} from ${JSON.stringify(`./${toPosix(path.relative(projectRoot, f))}`)};\n`).join(""),
+        resolveDir: projectRoot,
+        loader: "js",
+      }));
+    },
+  };
+}
+
+async function bundle(input: BuildInput, functions: FunctionModule[], generated: string[]): Promise<{ files: Map<string, Uint8Array> } | { error: string }> {
   let esbuildApi: typeof esbuild;
   try {
     esbuildApi = await import("esbuild");
@@ -179,7 +206,11 @@ async function bundle(input: BuildInput, functions: FunctionModule[]): Promise<{
   try {
     result = await esbuildApi.build({
       absWorkingDir: input.projectRoot,
-      entryPoints: [{ in: host.entry, out: "sluice" }, ...functions.map((f) => ({ in: f.file, out: f.name }))],
+      entryPoints: [
+        { in: host.entry, out: "sluice" },
+        ...functions.map((f) => ({ in: f.file, out: f.name })),
+        ...(generated.length > 0 ? [{ in: "sluice-artifact:descriptors", out: descriptorsModule }] : []),
+      ],
       outdir: virtualOut,
       bundle: true,
       splitting: true,
@@ -193,7 +224,7 @@ async function bundle(input: BuildInput, functions: FunctionModule[]): Promise<{
       // Reached only by dev and check's type checking, never by an artifact.
       external: ["esbuild", "typescript"],
       banner: { js: requireBanner },
-      plugins: [builtinsThroughRequire],
+      plugins: [builtinsThroughRequire, descriptorsEntry(input.projectRoot, generated)],
       sourcemap: "linked",
       sourcesContent: false,
       metafile: true,

@@ -16,6 +16,7 @@ export async function runBuild(config: SluiceConfig, configFile: string | undefi
   const result = await step("writing the artifact", () => buildArtifact({
     projectRoot: cwd,
     functionsDir: config.functionsDir,
+    protoGenDir: config.protoGenDir,
     ...(configFile ? { configFile } : {}),
     outDir: out,
     sluiceVersion,

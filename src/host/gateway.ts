@@ -23,7 +23,7 @@ import { InFlight } from "./in-flight.js";
 import { Listener } from "./listener.js";
 import { RouteTable, type Route } from "./route-table.js";
 import { RpcDispatch } from "./rpc-dispatch.js";
-import { loadDescriptors } from "../upstream/load-descriptors.js";
+import { loadDescriptors, loadPrebuiltDescriptors } from "../upstream/load-descriptors.js";
 import { createProxyRoutes } from "../upstream/proxy-routes.js";
 import { UpstreamRegistry } from "../upstream/upstream-registry.js";
 import { createRequestIdGenerator } from "./request-id.js";
@@ -54,6 +54,7 @@ export class Gateway {
   readonly upstreams: UpstreamRegistry;
   /** Where function files are bundled; none when serving a built artifact. */
   readonly #bundleDir: { dir: string; remove(): void } | undefined;
+  readonly #artifact: RunningArtifact | undefined;
   #listener: Listener | undefined;
   #closing: Promise<void> | undefined;
 
@@ -90,6 +91,7 @@ export class Gateway {
         return this.#listener.server as never;
       },
     });
+    this.#artifact = artifact;
     this.#bundleDir = artifact ? undefined : createBundleCacheDir(config.cacheDir);
     const reserved = new Map<string, "built-in" | "proxy">([["grpc.health.v1.Health", "built-in"]]);
     for (const r of config.routes) reserved.set(r.name.split("/")[0]!, "proxy");
@@ -130,10 +132,14 @@ export class Gateway {
   async #loadProxyRoutes(): Promise<SluiceError[]> {
     if (this.config.routes.length === 0) return [];
     let descriptors;
+    // A built artifact carries them, bundled (see sluice build).
+    const artifact = this.#artifact;
+    const from = artifact ? path.join(artifact.dir, artifact.manifest.descriptors ?? "app/descriptors.mjs") : this.config.protoGenDir;
     try {
-      descriptors = await loadDescriptors(this.config.protoGenDir, this.#bundleDir!.dir);
+      if (artifact && artifact.manifest.descriptors === undefined) throw new Error("the artifact has none: sluice build found no generated code");
+      descriptors = artifact ? await loadPrebuiltDescriptors(from) : await loadDescriptors(from, this.#bundleDir!.dir);
     } catch (e) {
-      return [sluiceError("SLUICE_PROXY_DESCRIPTORS_UNAVAILABLE", { dir: path.relative(process.cwd(), this.config.protoGenDir) || this.config.protoGenDir, reason: e instanceof Error ? e.message : String(e) })];
+      return [sluiceError("SLUICE_PROXY_DESCRIPTORS_UNAVAILABLE", { dir: path.relative(process.cwd(), from) || from, reason: e instanceof Error ? e.message : String(e) })];
     }
     const { routes, errors } = createProxyRoutes(this.config, descriptors, this.upstreams);
     this.#proxyRoutes = routes;
