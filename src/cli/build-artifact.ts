@@ -8,6 +8,7 @@ import { artifactConfigFileName, manifestFileName, type ArtifactFunction, type A
 import { readConfigFile } from "../config/load-config.js";
 import { sluiceError, type SluiceError } from "../errors.js";
 import { findFunctionFiles } from "../functions/find-function-files.js";
+import { eagerModuleWrappers } from "./eager-module-wrappers.js";
 import { findGeneratedFiles } from "../upstream/load-descriptors.js";
 
 export interface BuildInput {
@@ -239,9 +240,22 @@ async function bundle(input: BuildInput, functions: FunctionModule[], generated:
   const files = new Map<string, Uint8Array>();
   for (const out of result.outputFiles) {
     const name = toPosix(path.relative(virtualOut, out.path));
-    files.set(name, name.endsWith(".map") ? rebaseSourceMap(out.contents, name, virtualOut, input.projectRoot) : out.contents);
+    if (name.endsWith(".map")) files.set(name, rebaseSourceMap(out.contents, name, virtualOut, input.projectRoot));
+    else files.set(name, await eagerlyCompiled(esbuildApi, out.text));
   }
   return { files };
+}
+
+/** The module with its CommonJS wrappers compiled eagerly, unless that would not parse. */
+async function eagerlyCompiled(esbuildApi: typeof esbuild, code: string): Promise<Uint8Array> {
+  const eager = eagerModuleWrappers(code);
+  if (eager.wrappers === 0) return Buffer.from(code);
+  try {
+    await esbuildApi.transform(eager.code, { loader: "js", format: "esm", logLevel: "silent" });
+    return Buffer.from(eager.code);
+  } catch {
+    return Buffer.from(code);
+  }
 }
 
 /** Rewrites a source map's sources as if its output lived at the same place under the project root. */
