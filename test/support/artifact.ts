@@ -17,7 +17,11 @@ export function nodeVersion(node: string): string {
   return spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim();
 }
 
-/** `sluice build --out <out> ...` from the checkout (or `cwd`), with artifactNode. */
+/**
+ * `sluice build --out <out> ...` from the checkout (or `cwd`), with
+ * artifactNode. Pass "--set", "typeCheck=off" where the type check (a few
+ * seconds) is not what the test is about: it does not change the output.
+ */
 export function buildArtifact(out: string, args: string[] = [], cwd = root): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(artifactNode, [cli, "build", "--out", out, ...args], { cwd, encoding: "utf8", timeout: 120_000, env: withoutSluiceEnv() });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
