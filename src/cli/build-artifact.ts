@@ -52,7 +52,8 @@ const descriptorsModule = "app/descriptors";
  * instanceof, and descriptors and context keys are the same objects.
  *
  * The output depends only on the sources, the Sluice version and the Node
- * major version that builds it: no time stamps, no absolute paths, files in
+ * version that builds it (its major version sets esbuild's target; the
+ * manifest records the whole): no time stamps, no absolute paths, files in
  * a fixed order. Building twice gives the same bytes and the same hash.
  */
 export async function buildArtifact(input: BuildInput): Promise<{ artifact: BuiltArtifact } | { error: SluiceError }> {
