@@ -17,6 +17,9 @@ import { Gateway } from "./host/gateway.js";
 import { announceListening, WorkerPool, workerCount } from "./host/worker-pool.js";
 import { pino } from "pino";
 import { DevLoop } from "./cli/dev-loop.js";
+import { LocalSource, type AdminSource } from "./observe/admin-source.js";
+import { AdminServer } from "./observe/admin-server.js";
+import { answerAdminRequests, ClusterSource } from "./observe/cluster-admin.js";
 import { seconds, step } from "./cli/progress.js";
 import { exitWithSupervisor, prettyChildEnv, runWithPrettyLogs } from "./cli/run-with-pretty-logs.js";
 
@@ -55,7 +58,10 @@ async function main(argv: string[]): Promise<number> {
   let gateway: Gateway;
   try {
     // check prints its verdict; info logs about starting and stopping are noise there.
-    gateway = new Gateway(command === "check" || command === "build" ? { ...config, logLevel: "warn" } : config, artifact);
+    gateway = new Gateway(command === "check" || command === "build" ? { ...config, logLevel: "warn" } : config, {
+      metrics: adminPort(config, command) !== undefined,
+      ...(artifact ? { artifact } : {}),
+    });
   } catch (e) {
     return fail([e]);
   }
@@ -79,7 +85,30 @@ async function main(argv: string[]): Promise<number> {
       return fail(errors);
     }
   }
-  return serve(gateway, config, dev);
+  return serve(gateway, config, dev, adminPort(config, command));
+}
+
+/** Port "auto": in dev, this one (Prometheus exporters' usual port), or a free one when it is taken. */
+const devAdminPort = 9464;
+
+/** The admin listener's port for `command`; undefined when it is off. */
+function adminPort(config: SluiceConfig, command: string): { port: number; orFree: boolean } | undefined {
+  if (command !== "start" && command !== "dev") return undefined;
+  if (config.admin.port !== "auto") return { port: config.admin.port, orFree: false };
+  return command === "dev" ? { port: devAdminPort, orFree: true } : undefined;
+}
+
+/** Starts the admin listener (metrics, status page, profiles); resolves with it and its URL. */
+async function startAdmin(config: SluiceConfig, at: { port: number; orFree: boolean }, source: AdminSource): Promise<{ server: AdminServer; url: string }> {
+  const make = (port: number) => new AdminServer({ host: config.admin.host, port, token: config.admin.token, source });
+  let server = make(at.port);
+  try {
+    return { server, url: await server.listen() };
+  } catch (e) {
+    if (!at.orFree) throw e;
+    server = make(0);
+    return { server, url: await server.listen() };
+  }
 }
 
 /** sluice check: every function loads, and (unless typeCheck is off) type-checks. */
@@ -98,7 +127,7 @@ async function check(gateway: Gateway, config: SluiceConfig): Promise<number> {
   }
   await gateway.shutdown();
   if (errors.length > 0) return fail(errors);
-  process.stdout.write(`${formatRoutesTable(gateway.table.list())}\n\nconfig and ${gateway.registry.list().length} function file(s) OK${typeChecked}\n`);
+  process.stdout.write(`${formatRoutesTable(gateway.table.list(), config.websocket.enabled)}\n\nconfig and ${gateway.registry.list().length} function file(s) OK${typeChecked}\n`);
   return 0;
 }
 
@@ -120,10 +149,18 @@ async function typeCheckFunctions(config: SluiceConfig): Promise<{ errors: Sluic
   return { errors };
 }
 
-async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | undefined): Promise<number> {
+async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | undefined, admin: { port: number; orFree: boolean } | undefined): Promise<number> {
   let url: string;
+  let adminLine = "";
   try {
     url = await gateway.listen();
+    if (admin !== undefined && cluster.isWorker) {
+      // The primary serves the admin listener and asks each worker over IPC.
+      answerAdminRequests(new LocalSource(gateway.telemetry));
+    } else if (admin !== undefined) {
+      const started = await startAdmin(config, admin, new LocalSource(gateway.telemetry));
+      adminLine = `sluice admin listening on ${started.url} (metrics at /metrics, status page at /, profiles at /debug/profile/)\n`;
+    }
   } catch (e) {
     await dev?.close();
     await gateway.shutdown();
@@ -167,12 +204,12 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | unde
     process.removeAllListeners("SIGINT");
     process.on("SIGINT", () => {});
     process.on("disconnect", () => process.emit("SIGTERM", "SIGTERM"));
-    announceListening(url, formatRoutesTable(gateway.table.list()));
+    announceListening(url, formatRoutesTable(gateway.table.list(), config.websocket.enabled));
     return exitCode;
   }
   process.on("SIGHUP", () => gateway.log.warn("SIGHUP: replacing the functions without a restart needs --workers 2 or more (a rolling restart); ignored"));
   // Printed last: whoever waits for this line may signal us at once.
-  process.stdout.write(`\n${formatRoutesTable(gateway.table.list())}\n\nsluice listening on ${url} (${protocolsOf(config)})${dev ? ", watching for changes" : ""}\n`);
+  process.stdout.write(`\n${formatRoutesTable(gateway.table.list(), config.websocket.enabled)}\n\n${adminLine}sluice listening on ${url} (${protocolsOf(config)})${dev ? ", watching for changes" : ""}\n`);
   return exitCode;
 }
 
@@ -194,6 +231,17 @@ async function supervise(config: SluiceConfig, count: number): Promise<number> {
   } catch (e) {
     pool.kill();
     return fail([e]);
+  }
+  let adminLine = "";
+  const at = adminPort(config, "start");
+  if (at !== undefined) {
+    try {
+      const admin = await startAdmin(config, at, new ClusterSource(() => pool.serving()));
+      adminLine = `sluice admin listening on ${admin.url} (metrics of every worker at /metrics, status page at /, profiles at /debug/profile/?worker=N)\n`;
+    } catch (e) {
+      pool.kill();
+      return fail([e]);
+    }
   }
   const exitCode = new Promise<number>((resolve) => {
     let signals = 0;
@@ -222,7 +270,7 @@ async function supervise(config: SluiceConfig, count: number): Promise<number> {
       ).finally(() => (restarting = undefined));
     });
   });
-  process.stdout.write(`\n${first.routes}\n\nsluice listening on ${first.url} (${protocolsOf(config)}), ${count} workers\n`);
+  process.stdout.write(`\n${first.routes}\n\n${adminLine}sluice listening on ${first.url} (${protocolsOf(config)}), ${count} workers\n`);
   return exitCode;
 }
 

@@ -89,6 +89,14 @@ const catalogue = {
     `internal error; the server log has the details under request id ${p.requestId}`,
   SLUICE_RPC_BAD_RESPONSE: (p: { requestId: string }) =>
     `internal error: the function returned a response that does not match its schema; the server log has the details under request id ${p.requestId}`,
+  SLUICE_GRPC_WEB_TEXT_BAD_BASE64: (p: { problem: string }) =>
+    `the request body is not valid base64 for application/grpc-web-text: ${p.problem}`,
+  SLUICE_WEBSOCKET_HANDSHAKE: (p: { path: string; problem: string }) =>
+    `WebSocket upgrade to ${p.path} refused: ${p.problem}`,
+  SLUICE_WEBSOCKET_ORIGIN_REFUSED: (p: { origin: string; path: string }) =>
+    `WebSocket upgrade to ${p.path} from origin ${p.origin} refused: the origin is not in cors.origins and is not the gateway's own; add it to cors.origins`,
+  SLUICE_WEBSOCKET_PROTOCOL_ERROR: (p: { problem: string }) =>
+    `the client broke the grpc-websockets protocol: ${p.problem}`,
 
   // Proxy routes (config "routes").
   SLUICE_PROXY_UNKNOWN_SERVICE: (p: { route: string; service: string; near: string | undefined }) =>
@@ -126,6 +134,15 @@ const catalogue = {
     `upstream ${p.upstream}: the call's deadline passed while ${p.stage} (${p.endpoint})`,
   SLUICE_UPSTREAM_CLOSED: (p: { upstream: string; endpoint: string }) =>
     `upstream ${p.upstream}: the connections to ${p.endpoint} are being closed (shutdown, or the endpoint left DNS or the pool cache); the call was not sent`,
+
+  // The admin listener (admin.port): metrics, status, profiles.
+  SLUICE_ADMIN_UNAUTHORIZED: () =>
+    `the admin listener requires its token: send "Authorization: Bearer <admin.token>"`,
+  SLUICE_ADMIN_PROFILE_BUSY: (p: { running: string }) =>
+    `a profile is already being taken (${p.running}); profiles are taken one at a time, try again when it is done`,
+  SLUICE_ADMIN_BAD_REQUEST: (p: { reason: string }) => `bad admin request: ${p.reason}`,
+  SLUICE_ADMIN_WORKER_UNAVAILABLE: (p: { worker: string; reason: string }) =>
+    `worker ${p.worker} cannot answer: ${p.reason}`,
 } as const;
 
 type Params<C extends ErrorCode> = Parameters<(typeof catalogue)[C]>[0];

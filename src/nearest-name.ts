@@ -9,9 +9,6 @@ export function nearestName(word: string, known: Iterable<string>): string | und
   let bestDistance = Infinity;
   const w = word.toLowerCase();
   const candidates = [...known];
-  // A name cut short ("prot" for "protocol") is a typo too, however many letters are missing.
-  const extended = candidates.filter((c) => w.length >= 3 && c.toLowerCase().startsWith(w));
-  if (extended.length === 1) return extended[0];
   for (const candidate of candidates) {
     const d = editDistance(w, candidate.toLowerCase());
     if (d < bestDistance) {
@@ -19,6 +16,11 @@ export function nearestName(word: string, known: Iterable<string>): string | und
       bestDistance = d;
     }
   }
+  // One slip ("prot" for "port") beats a longer name that merely starts the same.
+  if (best !== undefined && bestDistance <= 1) return best;
+  // A name cut short ("prot" for "protocol") is a typo too, however many letters are missing.
+  const extended = candidates.filter((c) => w.length >= 3 && c.toLowerCase().startsWith(w));
+  if (extended.length === 1) return extended[0];
   // Up to a third of the word may differ (at least 2 edits): "titel" → "title", "prot" → "port".
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(w.length / 3)) ? best : undefined;
 }

@@ -3,6 +3,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 const { EchoRequestSchema, EchoResponseSchema } = await import("/work/main/bench/.build/gen/bench/v1/echo_pb.js");
 const { encodeBinary } = await import("/work/main/dist/src/protocol/protobuf/binary-encoder.js");
 const mode = process.argv[2];
+if (process.env.BALLAST) { globalThis.ballast = []; for (let i = 0; i < 200000; i++) globalThis.ballast.push({ i, s: "x" + i, a: [i, i + 1] }); }
 const server = http2.createServer();
 server.on("stream", (stream) => {
   const chunks = [];

@@ -21,6 +21,7 @@ import { listFailures, type BenchResults } from "./report/results-file.js";
 import { formatColdStart, formatProfile, formatResults } from "./report/table.js";
 import type { BenchContext } from "./scenarios/bench-context.js";
 import { runBidi } from "./scenarios/bidi.js";
+import { runBrowserTransports } from "./scenarios/browser-transports.js";
 import { checkStreaming, type ReplyCheck } from "./scenarios/check-replies.js";
 import { runColdStart } from "./scenarios/cold-start.js";
 import { runCpuProfile } from "./scenarios/cpu-profile.js";
@@ -145,6 +146,7 @@ async function main(): Promise<number> {
     }
     const serverStream = await runServerStream(ctx, servers);
     const bidi = await runBidi(ctx, servers);
+    const browserTransports = await runBrowserTransports(ctx, servers.get("sluice")!);
     await stopAll(servers);
 
     const stalledConsumer = [];
@@ -181,6 +183,7 @@ async function main(): Promise<number> {
       proxy,
       serverStream,
       bidi,
+      browserTransports,
       stalledConsumer,
       coldStart,
       typeCheckLatency,

@@ -5,19 +5,21 @@ import type { Route } from "../host/route-table.js";
  * The routes table printed at start: one line per RPC with its service,
  * method, stream kind, the protocols that can call it and where it lives.
  */
-export function formatRoutesTable(routes: Route[]): string {
+export function formatRoutesTable(routes: Route[], websocket = true): string {
   const rows = routes
     .slice()
     .sort((a, b) => a.path.localeCompare(b.path))
-    .map((r) => [r.method.parent.typeName, r.method.name, r.method.methodKind.replace("_", "-"), protocolsOf(r), r.source]);
+    .map((r) => [r.method.parent.typeName, r.method.name, r.method.methodKind.replace("_", "-"), protocolsOf(r, websocket), r.source]);
   const header = ["SERVICE", "METHOD", "KIND", "PROTOCOLS", "SOURCE"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
   return [line(header), ...rows.map(line)].join("\n");
 }
 
-function protocolsOf(r: Route): string {
+/** Bidi needs both directions at once: HTTP/2, or a WebSocket (gRPC-Web) from HTTP/1.1 clients such as browsers. */
+function protocolsOf(r: Route, websocket: boolean): string {
   const getAllowed = r.method.methodKind === "unary" && r.method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
   const list = `connect${getAllowed ? "(+GET)" : ""} grpc grpc-web`;
-  return r.method.methodKind === "bidi_streaming" ? `${list} (HTTP/2 only)` : list;
+  if (r.method.methodKind !== "bidi_streaming") return list;
+  return `${list} (${websocket ? "HTTP/2 or WebSocket" : "HTTP/2 only"})`;
 }

@@ -1,6 +1,6 @@
 import type { ProxyRouteConfig } from "../upstream/proxy-routes-config.js";
 import type { UpstreamConfig, UpstreamConfigInput } from "../upstream/upstream-config.js";
-import type { encodings, logFormats, logLevels, typeCheckModes } from "./options.js";
+import type { encodings, logFormats, logLevels, tracingModes, typeCheckModes } from "./options.js";
 
 /** The gateway's resolved configuration; see options.ts for each key. */
 export interface SluiceConfig {
@@ -37,11 +37,19 @@ export interface SluiceConfig {
     credentials: boolean;
     maxAgeSeconds: number;
   };
+  /** gRPC-Web over WebSocket (src/host/websocket-upgrade.ts). */
+  websocket: { enabled: boolean; pingIntervalMs: number };
   /** Present when tls.cert and tls.key are set; paths are absolute. */
   tls?: { cert: string; key: string; ca?: string; requireClientCert: boolean };
   /** Backends functions call (src/upstream/upstream-config.ts), by name. */
   upstreams: Record<string, UpstreamConfig>;
   upstreamMaxPools: number;
+  /** The admin listener: port "auto" is off in start and on in dev. */
+  admin: { port: number | "auto"; host: string; token?: string };
+  /** Serve gRPC server reflection. */
+  reflection: boolean;
+  /** OpenTelemetry spans when an SDK is registered ("auto"), or never. */
+  tracing: (typeof tracingModes)[number];
   /** Proxy routes (src/upstream/proxy-routes-config.ts): services or methods served by an upstream. */
   routes: ProxyRouteConfig[];
 }
@@ -49,7 +57,8 @@ export interface SluiceConfig {
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** What `sluice.config.ts` (or `.json`) may contain: any subset of the options. */
-export type SluiceConfigInput = DeepPartial<Omit<SluiceConfig, "tls" | "upstreams" | "routes">> & {
+export type SluiceConfigInput = DeepPartial<Omit<SluiceConfig, "tls" | "upstreams" | "routes" | "admin">> & {
+  admin?: { port?: number | "auto"; host?: string; token?: string };
   tls?: { cert?: string; key?: string; ca?: string; requireClientCert?: boolean };
   upstreams?: Record<string, UpstreamConfigInput>;
   /** "pkg.v1.Service" or "pkg.v1.Service/Method" → the upstream that serves it, and how. */

@@ -96,10 +96,19 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
       credentials: get("cors.credentials"),
       maxAgeSeconds: get("cors.maxAgeSeconds"),
     },
+    websocket: { enabled: get("websocket.enabled"), pingIntervalMs: get("websocket.pingIntervalMs") },
     upstreams,
     routes,
     upstreamMaxPools: get("upstreamMaxPools"),
+    admin: { port: get("admin.port"), host: get("admin.host") },
+    reflection: get("reflection"),
+    tracing: get("tracing"),
   };
+  const adminToken = get<string | undefined>("admin.token");
+  if (adminToken !== undefined) config.admin.token = adminToken;
+  if (adminToken === undefined && !isLoopback(config.admin.host)) {
+    errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: "admin.token", value: undefined, allowed: `a token: admin.host ${config.admin.host} is not a loopback address, and the admin listener serves profiles and metrics (set admin.token, e.g. SLUICE_ADMIN_TOKEN)`, source: "config" }));
+  }
   const cert = get<string | undefined>("tls.cert");
   const key = get<string | undefined>("tls.key");
   const ca = get<string | undefined>("tls.ca");
@@ -161,4 +170,9 @@ function flatten(value: unknown, prefix = ""): [string, unknown][] {
     else out.push([key, v]);
   }
   return out;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

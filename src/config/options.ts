@@ -29,6 +29,7 @@ export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "s
 export const encodings = ["gzip", "br"] as const;
 export const typeCheckModes = ["refuse", "warn", "off"] as const;
 export const logFormats = ["auto", "pretty", "json"] as const;
+export const tracingModes = ["auto", "off"] as const;
 
 export const options: readonly OptionSpec[] = [
   { key: "host", type: { kind: "string", nonEmpty: true }, default: "127.0.0.1",
@@ -81,6 +82,10 @@ export const options: readonly OptionSpec[] = [
     doc: "Send Access-Control-Allow-Credentials: true (cookies and client certificates). Not allowed with origin \"*\"." },
   { key: "cors.maxAgeSeconds", type: { kind: "int", min: 0, max: 86_400 }, default: 7200,
     doc: "How long browsers may cache a preflight answer." },
+  { key: "websocket.enabled", type: { kind: "bool" }, default: true,
+    doc: "Serve gRPC-Web over WebSocket (sub-protocol grpc-websockets) on the same port and paths, so browsers can do client and bidi streaming. The upgrade's Origin must be the gateway's own or one cors.origins allows." },
+  { key: "websocket.pingIntervalMs", type: { kind: "int", min: 0, max: 3_600_000 }, default: 30_000,
+    doc: "A WebSocket call gets a ping this often; a client that sent nothing (not even a pong) for a whole interval, while nothing was waiting to be sent to it, is taken for gone and its call is cancelled. 0: no pings." },
   { key: "tls.cert", type: { kind: "path" }, default: undefined,
     doc: "PEM certificate chain. With tls.key, the port speaks TLS and negotiates h2 or http/1.1 by ALPN." },
   { key: "tls.key", type: { kind: "path" }, default: undefined,
@@ -89,6 +94,16 @@ export const options: readonly OptionSpec[] = [
     doc: "PEM CA bundle used to verify client certificates." },
   { key: "tls.requireClientCert", type: { kind: "bool" }, default: false,
     doc: "Reject TLS clients without a certificate signed by tls.ca." },
+  { key: "admin.port", type: { kind: "int-or-auto", min: 0, max: 65535 }, default: "auto",
+    doc: "Port of the admin listener (/metrics, the status page, profiles), apart from the RPC port. auto: off in sluice start; in sluice dev, 9464, or a free port when 9464 is taken. 0 picks a free port. While it is off, calls are not counted." },
+  { key: "admin.host", type: { kind: "string", nonEmpty: true }, default: "127.0.0.1",
+    doc: "Address of the admin listener. Anything but a loopback address (127.0.0.0/8, ::1, localhost) requires admin.token." },
+  { key: "admin.token", type: { kind: "string", nonEmpty: true }, default: undefined,
+    doc: "Bearer token the admin listener requires (Authorization: Bearer <token>) on every endpoint but the status page's HTML. Required when admin.host is not loopback; unset on loopback: no token asked." },
+  { key: "reflection", type: { kind: "bool" }, default: true,
+    doc: "Serve gRPC server reflection (grpc.reflection.v1 and v1alpha), so that grpcurl, buf curl and Postman find every service without .proto files. false: not served." },
+  { key: "tracing", type: { kind: "enum", values: tracingModes }, default: "auto",
+    doc: "OpenTelemetry spans: auto makes a server span per call, and a client span per upstream call, whenever an OpenTelemetry SDK has registered a tracer provider (none registered: no span, nothing allocated); off never looks. See Operating Sluice." },
   { key: "upstreamMaxPools", type: { kind: "int", min: 1, max: 100_000 }, default: 1024,
     doc: "Upstream endpoints (each a pool of connections and its health) kept at once; beyond it, the least recently used is drained: calls in flight on it finish, then its connections close. See Upstreams." },
 ];

@@ -45,6 +45,11 @@ export class CorsPolicy {
     });
   }
 
+  /** True when cors.origins lets pages from `origin` call (listed, or "*"). */
+  allowsOrigin(origin: string): boolean {
+    return this.#anyOrigin || this.#origins.has(origin);
+  }
+
   /**
    * Adds the CORS headers of an actual (non-preflight) RPC response to
    * `out`, exposing every header the response carries.

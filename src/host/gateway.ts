@@ -14,6 +14,8 @@ import { prebuiltFunctions } from "../functions/load-prebuilt-function.js";
 import { DeadlineTimers } from "../limits/deadline-timers.js";
 import { healthRouteSource } from "../observe/health-service.js";
 import { HealthStatus } from "../observe/health-status.js";
+import { reflectionRouteSources, reflectionServiceNames } from "../observe/reflection-service.js";
+import { Telemetry } from "../observe/telemetry.js";
 import type { CallEnv } from "../rpc/call-env.js";
 import { CorsPolicy } from "./cors-policy.js";
 import { createRoutes } from "./create-routes.js";
@@ -36,6 +38,13 @@ import { registerStaticFiles } from "./static-files.js";
  */
 const afterDrainGraceMs = 2_000;
 
+export interface GatewayOptions {
+  /** Count calls per route for /metrics and the status page (the admin listener is on). */
+  metrics?: boolean;
+  /** Serve the prebundled functions of this built artifact (sluice build). */
+  artifact?: RunningArtifact;
+}
+
 /**
  * One Sluice gateway: the Fastify app, its listener, the functions it serves
  * and its lifecycle (load, listen, reload, drain).
@@ -55,15 +64,18 @@ export class Gateway {
   /** Where function files are bundled; none when serving a built artifact. */
   readonly #bundleDir: { dir: string; remove(): void } | undefined;
   readonly #artifact: RunningArtifact | undefined;
+  /** Metrics and tracing of the calls (src/observe/). */
+  readonly telemetry: Telemetry;
   #listener: Listener | undefined;
   #closing: Promise<void> | undefined;
 
-  /** `artifact`: serve the prebundled functions of this built artifact (sluice build). */
-  constructor(readonly config: SluiceConfig, artifact?: RunningArtifact) {
+  constructor(readonly config: SluiceConfig, opts: GatewayOptions = {}) {
+    const artifact = opts.artifact;
     const tls = config.tls ? readTls(config.tls) : undefined;
     const requestId = createRequestIdGenerator();
     const cors = new CorsPolicy(config.cors);
     this.upstreams = new UpstreamRegistry(config.upstreams, { maxPools: config.upstreamMaxPools });
+    this.telemetry = new Telemetry({ metrics: opts.metrics === true, tracing: config.tracing !== "off" }, this.upstreams);
     // The logger exists before Fastify so that the RPC path, which Fastify
     // never sees, logs through the same pino instance.
     const log = pino({ level: config.logLevel });
@@ -77,6 +89,7 @@ export class Gateway {
       },
       cors,
       upstreams: this.upstreams,
+      telemetry: this.telemetry,
     };
     this.app = Fastify({
       loggerInstance: log as FastifyBaseLogger,
@@ -85,7 +98,8 @@ export class Gateway {
       genReqId: (req) => requestId(req.headers),
       return503OnClosing: false,
       serverFactory: (handler) => {
-        const dispatch = new RpcDispatch({ table: this.table, env, requestId, httpPaths: httpEndpointPaths });
+        const websocket = config.websocket.enabled ? { maxHeaderBytes: config.maxHeaderBytes, pingIntervalMs: config.websocket.pingIntervalMs } : undefined;
+        const dispatch = new RpcDispatch({ table: this.table, env, requestId, httpPaths: httpEndpointPaths, ...(websocket ? { websocket } : {}) });
         dispatch.fastify = handler as never;
         this.#listener = new Listener(config, dispatch, tls);
         return this.#listener.server as never;
@@ -94,9 +108,13 @@ export class Gateway {
     this.#artifact = artifact;
     this.#bundleDir = artifact ? undefined : createBundleCacheDir(config.cacheDir);
     const reserved = new Map<string, "built-in" | "proxy">([["grpc.health.v1.Health", "built-in"]]);
+    if (config.reflection) for (const name of reflectionServiceNames) reserved.set(name, "built-in");
     for (const r of config.routes) reserved.set(r.name.split("/")[0]!, "proxy");
     this.registry = new FunctionRegistry(config.functionsDir, this.#bundleDir?.dir ?? "", reserved, artifact && prebuiltFunctions(artifact));
     this.#builtInRoutes = createRoutes(healthRouteSource(this.health), config);
+    if (config.reflection) {
+      for (const source of reflectionRouteSources(() => this.table.list())) this.#builtInRoutes.push(...createRoutes(source, config));
+    }
     // Every response carries the request id, RPC or not (RPCs set their own).
     this.app.addHook("onRequest", (req, reply, done) => {
       void reply.header("x-request-id", req.id);
@@ -215,6 +233,7 @@ export class Gateway {
       }
       routes.push(...own);
     }
+    this.telemetry.publish(routes);
     this.table.replace(routes);
     this.health.setServices(new Set(routes.map((r) => r.method.parent.typeName)));
   }

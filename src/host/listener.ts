@@ -22,7 +22,8 @@ const firstBytesTimeoutMs = 10_000;
  * ALPN decides, h2 or http/1.1.
  *
  * HTTP/2 streams go to RpcDispatch.onStream directly (no compatibility
- * request objects are made for RPCs), HTTP/1.1 requests to onRequest.
+ * request objects are made for RPCs), HTTP/1.1 requests to onRequest, and
+ * HTTP/1.1 upgrades (WebSockets) to onUpgrade.
  *
  * It also keeps track of every HTTP/2 session and HTTP/1.1 socket, because
  * closing the listening socket leaves them open: drain() sends GOAWAY to
@@ -39,6 +40,12 @@ export class Listener {
   constructor(private readonly config: SluiceConfig, dispatch: RpcDispatch, tlsFiles?: { key: Buffer; cert: Buffer; ca?: Buffer }) {
     const h1 = http.createServer({ maxHeaderSize: config.maxHeaderBytes }, this.#trackH1(dispatch.onRequest));
     this.#configureH1(h1);
+    h1.on("upgrade", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+      // A WebSocket is one call that lives as long as it does: the drain
+      // waits for the call instead of closing the connection when idle.
+      if (dispatch.onUpgrade(req, socket, head)) this.#h1Sockets.delete(socket);
+      else serveWithoutUpgrade(h1, req, socket, head);
+    });
     const h2 = http2.createServer({
       settings: { maxConcurrentStreams: config.http2.maxConcurrentStreams, maxHeaderListSize: config.maxHeaderBytes },
       maxSessionInvalidFrames: 100,
@@ -162,4 +169,29 @@ export class Listener {
     socket.on("error", onError);
     socket.setTimeout(firstBytesTimeoutMs, () => socket.destroy());
   }
+}
+
+/**
+ * An upgrade the gateway does not take (e.g. curl's Upgrade: h2c on a
+ * cleartext HTTP/1.1 request) is served as plain HTTP/1.1, as it would be
+ * without an upgrade listener: Node has already consumed the request head,
+ * so it is written back without the upgrade and the socket starts over.
+ */
+function serveWithoutUpgrade(h1: http.Server, req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+  const dropped = new Set(["upgrade", "http2-settings"]);
+  let text = `${req.method ?? "GET"} ${req.url ?? "/"} HTTP/${req.httpVersion}\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (dropped.has(lower)) continue;
+    let value = raw[i + 1]!;
+    if (lower === "connection") {
+      value = value.split(",").map((t) => t.trim()).filter((t) => !dropped.has(t.toLowerCase())).join(", ");
+      if (value === "") continue;
+    }
+    text += `${name}: ${value}\r\n`;
+  }
+  socket.unshift(Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), head]));
+  h1.emit("connection", socket);
 }

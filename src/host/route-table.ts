@@ -1,4 +1,5 @@
 import type { DescMethod } from "@bufbuild/protobuf";
+import type { RouteStats } from "../observe/rpc-metrics.js";
 import type { Compression } from "../protocol/compression.js";
 import type { MethodCodec } from "../rpc/method-codec.js";
 import type { RetryPolicy } from "../upstream/upstream-config.js";
@@ -31,6 +32,8 @@ export interface FunctionRoute {
   allowGet: boolean;
   /** Where the implementation lives: a function file, or "(built-in)". */
   source: string;
+  /** The path's counters, set when the route is published; undefined while metrics are off. */
+  stats?: RouteStats;
 }
 
 /** One RPC path served by an upstream (config `routes`). */

@@ -1,12 +1,14 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import http2 from "node:http2";
+import type { Socket } from "node:net";
 import { Code } from "@connectrpc/connect";
 import { rpcError } from "../errors.js";
 import { parseGetRequest } from "../protocol/connect/get-request.js";
 import { connectStreamWire, connectUnaryWire } from "../protocol/connect/connect-wire.js";
-import { parseContentType, type RequestType } from "../protocol/content-type.js";
+import { guessProtocol, parseContentType, type RequestType } from "../protocol/content-type.js";
 import { grpcWire } from "../protocol/grpc/grpc-wire.js";
 import { grpcWebWire } from "../protocol/grpc-web/grpc-web-wire.js";
+import { grpcWebTextMode } from "../protocol/grpc-web/text-mode.js";
 import { headerValue } from "../protocol/metadata.js";
 import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "../rpc/call-env.js";
@@ -15,8 +17,11 @@ import type { Exchange } from "../rpc/exchange.js";
 import { FunctionCall } from "../rpc/function-call.js";
 import { H1Exchange } from "../rpc/h1-exchange.js";
 import { H2Exchange } from "../rpc/h2-exchange.js";
+import { TextExchange } from "../rpc/text-exchange.js";
 import { ProxyCall } from "../upstream/proxy-call.js";
-import type { RouteTable } from "./route-table.js";
+import type { Abortable } from "./in-flight.js";
+import type { Route, RouteTable } from "./route-table.js";
+import { WebSocketUpgrade } from "./websocket-upgrade.js";
 
 /** Fastify's handler for everything that is not an RPC. */
 export type HttpHandler = (req: IncomingMessage | http2.Http2ServerRequest, res: ServerResponse | http2.Http2ServerResponse) => void;
@@ -27,6 +32,8 @@ export interface DispatchDeps {
   requestId: (headers: IncomingHttpHeaders) => string;
   /** Paths Fastify answers itself (health probes). */
   httpPaths: ReadonlySet<string>;
+  /** gRPC-Web over WebSocket (config websocket.*); undefined when it is off. */
+  websocket?: { maxHeaderBytes: number; pingIntervalMs: number };
 }
 
 const getRequest: RequestType = { protocol: "connect", binary: true, stream: false, text: false };
@@ -49,7 +56,12 @@ export class RpcDispatch {
     throw new Error("RpcDispatch: Fastify's handler is not set");
   };
 
-  constructor(private readonly deps: DispatchDeps) {}
+  readonly #websocket: WebSocketUpgrade | undefined;
+
+  constructor(private readonly deps: DispatchDeps) {
+    const ws = deps.websocket;
+    this.#websocket = ws && new WebSocketUpgrade({ ...ws, env: deps.env, requestId: deps.requestId, serve: (x, rawPath, started) => this.#serve(x, rawPath, started) });
+  }
 
   /** Fastify's request handler, for what is not an RPC. */
   set fastify(handler: HttpHandler) {
@@ -68,8 +80,7 @@ export class RpcDispatch {
       this.#fastify(req, res);
       return;
     }
-    const secure = (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
-    this.#serve(new H2Exchange(stream, headers, secure ? "https" : "http"), rawPath);
+    this.#serve(new H2Exchange(stream, headers, schemeOf(stream.session)), rawPath);
   };
 
   /** An HTTP/1.1 request. */
@@ -85,6 +96,14 @@ export class RpcDispatch {
     this.#serve(new H1Exchange(req, res), rawPath);
   };
 
+  /**
+   * An HTTP/1.1 upgrade request: a WebSocket for gRPC-Web is served here;
+   * false for anything else (the listener then serves it as plain HTTP/1.1).
+   */
+  readonly onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): boolean => {
+    return this.#websocket?.handle(req, socket, head) ?? false;
+  };
+
   #isRpc(method: string, rawPath: string, headers: IncomingHttpHeaders): boolean {
     if (method === "OPTIONS" || method === "HEAD") return false;
     const path = pathOf(rawPath);
@@ -94,53 +113,63 @@ export class RpcDispatch {
     return looksLikeRpcPath(path) || headers["content-type"] !== undefined && parseContentType(headerValue(headers["content-type"])) !== undefined;
   }
 
-  #serve(x: Exchange, rawPath: string): void {
+  /** Starts the call (or answers at once); `started` gets the call (a WebSocket fails it on a protocol error). */
+  #serve(x: Exchange, rawPath: string, started?: (call: Abortable) => void): void {
     const { env, table } = this.deps;
     const requestId = this.deps.requestId(x.headers);
     const q = rawPath.indexOf("?");
     const path = q === -1 ? rawPath : rawPath.slice(0, q);
     const route = table.get(path);
-    const out = (): OutgoingHttpHeaders => {
-      const h: OutgoingHttpHeaders = { "x-request-id": requestId };
-      env.cors.applyToResponse(headerValue(x.headers.origin), h);
-      return h;
-    };
     if (route === undefined) {
-      answerEarlyError(x, rpcError("SLUICE_RPC_UNIMPLEMENTED", Code.Unimplemented, { path }), out());
+      answerEarlyError(forTextCaller(x), rpcError("SLUICE_RPC_UNIMPLEMENTED", Code.Unimplemented, { path }), this.#earlyHeaders(x, requestId));
+      env.telemetry.refused(undefined, guessProtocol(headerValue(x.headers["content-type"])), Code.Unimplemented);
       this.#logEarly(requestId, path, Code.Unimplemented);
       return;
     }
     const kind = route.method.methodKind;
-    if (kind === "bidi_streaming" && x.httpMajor === 1) return answerHttp(x, 505, out());
+    if (kind === "bidi_streaming" && x.httpMajor === 1 && x.fullDuplex !== true) return answerHttp(x, 505, this.#earlyHeaders(x, requestId));
     if (x.method === "GET") {
-      if (!route.allowGet) return answerHttp(x, 405, out(), "POST");
+      if (!route.allowGet) return answerHttp(x, 405, this.#earlyHeaders(x, requestId), "POST");
       const get = parseGetRequest(q === -1 ? "" : rawPath.slice(q + 1));
-      if ("unsupported" in get) return answerHttp(x, 415, out());
-      if ("error" in get) return answerEarlyError(x, get.error, out());
-      if (this.#draining(x, requestId, path, out)) return;
+      if ("unsupported" in get) return answerHttp(x, 415, this.#earlyHeaders(x, requestId));
+      if ("error" in get) return answerEarlyError(x, get.error, this.#earlyHeaders(x, requestId));
+      if (this.#draining(x, requestId, route)) return;
       const type = get.binary ? getRequest : { ...getRequest, binary: false };
       const query = { message: get.message, compression: get.compression };
       if (route.kind === "proxy") new ProxyCall(x, route, type, connectUnaryWire, env, requestId).run(query);
       else new FunctionCall(x, route, type, connectUnaryWire, env, requestId).run(query);
       return;
     }
-    if (x.method !== "POST") return answerHttp(x, 405, out(), route.allowGet ? "GET, POST" : "POST");
+    if (x.method !== "POST") return answerHttp(x, 405, this.#earlyHeaders(x, requestId), route.allowGet ? "GET, POST" : "POST");
     const type = parseContentType(headerValue(x.headers["content-type"]));
     const wire = type === undefined ? undefined : wireFor(type, kind === "unary");
-    if (type === undefined || wire === undefined) return answerHttp(x, 415, out());
-    if (this.#draining(x, requestId, path, out)) return;
-    if (route.kind === "proxy") new ProxyCall(x, route, type, wire, env, requestId).run();
-    else new FunctionCall(x, route, type, wire, env, requestId).run();
+    if (type === undefined || wire === undefined) return answerHttp(x, 415, this.#earlyHeaders(x, requestId));
+    // gRPC-Web text: decided once per call; binary calls keep their exchange.
+    const text = type.protocol === "grpc-web" ? grpcWebTextMode(type.text, headerValue(x.headers.accept)) : undefined;
+    const cx = text === undefined ? x : new TextExchange(x, text);
+    if (this.#draining(cx, requestId, route)) return;
+    const call = route.kind === "proxy" ? new ProxyCall(cx, route, type, wire, env, requestId) : new FunctionCall(cx, route, type, wire, env, requestId);
+    if (cx instanceof TextExchange) cx.onBadBody = (e) => call.abort(e);
+    started?.(call);
+    call.run();
   }
 
   /** After shutdown began, new calls get UNAVAILABLE (and HTTP/1.1 connections close). */
-  #draining(x: Exchange, requestId: string, path: string, out: () => OutgoingHttpHeaders): boolean {
+  #draining(x: Exchange, requestId: string, route: Route): boolean {
     if (!this.deps.env.draining.aborted) return false;
-    const h = out();
+    const h = this.#earlyHeaders(x, requestId);
     if (x.httpMajor === 1) h.connection = "close";
     answerEarlyError(x, rpcError("SLUICE_RPC_DRAINING", Code.Unavailable), h);
-    this.#logEarly(requestId, path, Code.Unavailable);
+    this.deps.env.telemetry.refused(route, guessProtocol(headerValue(x.headers["content-type"])), Code.Unavailable);
+    this.#logEarly(requestId, route.path, Code.Unavailable);
     return true;
+  }
+
+  /** Headers of an answer given before any call started. */
+  #earlyHeaders(x: Exchange, requestId: string): OutgoingHttpHeaders {
+    const h: OutgoingHttpHeaders = { "x-request-id": requestId };
+    this.deps.env.cors.applyToResponse(headerValue(x.headers.origin), h);
+    return h;
   }
 
   #logEarly(requestId: string, path: string, code: Code): void {
@@ -151,18 +180,37 @@ export class RpcDispatch {
 /**
  * The wire for a content type on a method of this kind; undefined when the
  * two do not go together (Connect unary types on a streaming method and the
- * reverse, and gRPC-Web text, which is not served yet).
+ * reverse).
  */
 function wireFor(type: RequestType, unaryMethod: boolean): Wire | undefined {
   switch (type.protocol) {
     case "grpc":
       return grpcWire;
     case "grpc-web":
-      return type.text ? undefined : grpcWebWire;
+      return grpcWebWire;
     case "connect":
       if (type.stream === unaryMethod) return undefined;
       return type.stream ? connectStreamWire : connectUnaryWire;
   }
+}
+
+const scheme = Symbol("sluice.scheme");
+
+/**
+ * "https" on a TLS connection. Remembered on the session: its `socket` is a
+ * Proxy whose every property read goes through a trap.
+ */
+function schemeOf(session: (http2.Http2Session & { [scheme]?: "http" | "https" }) | undefined): "http" | "https" {
+  if (session === undefined) return "http";
+  return (session[scheme] ??= (session.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http");
+}
+
+/** An early answer to a gRPC-Web text caller must be text too (its client decodes it). */
+function forTextCaller(x: Exchange): Exchange {
+  const type = parseContentType(headerValue(x.headers["content-type"]));
+  if (type?.protocol !== "grpc-web") return x;
+  const text = grpcWebTextMode(type.text, headerValue(x.headers.accept));
+  return text === undefined ? x : new TextExchange(x, text);
 }
 
 function pathOf(rawPath: string): string {

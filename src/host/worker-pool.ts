@@ -48,6 +48,8 @@ export class WorkerPool {
   readonly #workers = new Set<Worker>();
   /** Workers being retired (draining); they are not replaced when they exit. */
   readonly #retiring = new Set<Worker>();
+  /** Workers that listen and are not retiring, in the order they started. */
+  readonly #serving = new Set<Worker>();
   #stopping = false;
   #crashesInARow = 0;
   #first: WorkerListening | undefined;
@@ -58,6 +60,11 @@ export class WorkerPool {
 
   get size(): number {
     return this.#workers.size;
+  }
+
+  /** The workers serving now (listening, not draining), oldest first: what one metrics scrape asks. */
+  serving(): Worker[] {
+    return [...this.#serving];
   }
 
   /** Forks the workers; resolves with the first one's announcement once all listen. */
@@ -100,11 +107,13 @@ export class WorkerPool {
       worker.on("message", (m: unknown) => {
         if (isListening(m) && !listening) {
           listening = true;
+          this.#serving.add(worker);
           resolve(m);
         }
       });
       worker.on("exit", (code, signal) => {
         this.#workers.delete(worker);
+        this.#serving.delete(worker);
         const retired = this.#retiring.delete(worker);
         if (!listening) {
           reject(new Error(`worker ${worker.process.pid} exited with ${signal ?? code} before it was listening`));
@@ -130,6 +139,7 @@ export class WorkerPool {
   async #stop(worker: Worker): Promise<void> {
     if (worker.process.exitCode !== null || worker.process.signalCode !== null) return;
     this.#retiring.add(worker);
+    this.#serving.delete(worker);
     const exited = once(worker, "exit");
     worker.process.kill("SIGTERM");
     const timer = setTimeout(() => worker.process.kill("SIGKILL"), this.#opts.stopTimeoutMs);

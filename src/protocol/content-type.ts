@@ -13,7 +13,7 @@ export interface RequestType {
 }
 
 const grpc = /^application\/grpc(?:\+(?:(json)(?:; ?charset=utf-?8)?|proto))?$/i;
-const grpcWeb = /^application\/grpc-web(-text)?(?:\+(?:(json)(?:; ?charset=utf-?8)?|proto))?$/i;
+const grpcWeb = /^application\/grpc-web(-text(?:-base64)?)?(?:\+(?:(json)(?:; ?charset=utf-?8)?|proto))?$/i;
 const connect = /^application\/(connect\+)?(?:(json)(?:; ?charset=utf-?8)?|proto)$/i;
 
 // The values clients send almost always, answered without a regular expression.
@@ -22,6 +22,7 @@ const common = new Map<string, RequestType>([
   ["application/grpc+proto", { protocol: "grpc", binary: true, stream: true, text: false }],
   ["application/grpc-web+proto", { protocol: "grpc-web", binary: true, stream: true, text: false }],
   ["application/grpc-web", { protocol: "grpc-web", binary: true, stream: true, text: false }],
+  ["application/grpc-web-text", { protocol: "grpc-web", binary: true, stream: true, text: true }],
   ["application/proto", { protocol: "connect", binary: true, stream: false, text: false }],
   ["application/json", { protocol: "connect", binary: false, stream: false, text: false }],
   ["application/connect+proto", { protocol: "connect", binary: true, stream: true, text: false }],
@@ -63,6 +64,8 @@ export const servedContentTypes = [
   "application/grpc+json",
   "application/grpc-web+proto",
   "application/grpc-web+json",
+  "application/grpc-web-text",
+  "application/grpc-web-text+proto",
   "application/proto",
   "application/json",
   "application/connect+proto",

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { CorsPolicy } from "../host/cors-policy.js";
 import type { InFlight } from "../host/in-flight.js";
 import type { DeadlineTimers } from "../limits/deadline-timers.js";
+import type { Telemetry } from "../observe/telemetry.js";
 import type { UpstreamRegistry } from "../upstream/upstream-registry.js";
 
 /** What every call shares with the gateway that runs it. */
@@ -16,4 +17,6 @@ export interface CallEnv {
   cors: CorsPolicy;
   /** For ctx.upstream(). */
   upstreams: UpstreamRegistry;
+  /** Metrics and tracing: each call asks it for its observer. */
+  telemetry: Telemetry;
 }

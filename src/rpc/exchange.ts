@@ -9,6 +9,8 @@ import type { Readable } from "node:stream";
  */
 export interface Exchange {
   readonly httpMajor: 1 | 2;
+  /** Both directions stream at once on HTTP/1.1 (a WebSocket), so bidi is served. */
+  readonly fullDuplex?: boolean;
   /** GET, POST, … */
   readonly method: string;
   /** The request target as received: path and query. */

@@ -1,10 +1,12 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { DescMethod, DescService, Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Client, type HandlerContext } from "@connectrpc/connect";
+import { context } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { rpcError } from "../errors.js";
 import type { FunctionRoute } from "../host/route-table.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
+import type { CallObserver } from "../observe/call-observer.js";
 import { negotiateCompression, type Compression } from "../protocol/compression.js";
 import { compressedFlag, encodeEnvelope, envelopeHeaderBytes, writeEnvelopeHeader } from "../protocol/envelope.js";
 import { connectUnaryError } from "../protocol/connect/connect-wire.js";
@@ -78,6 +80,8 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
   #compressedBody = false;
   #done = false;
   #endReason: ConnectError | undefined;
+  /** Metrics and tracing of this call (src/observe/); undefined when neither is on. */
+  #obs: CallObserver | undefined;
 
   constructor(x: Exchange, route: FunctionRoute, type: RequestType, wire: Wire, env: CallEnv, requestId: string) {
     this.#x = x;
@@ -132,6 +136,7 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
       signal: this.signal(),
       requestId: this.requestId,
       requestHeader: ctx.requestHeader,
+      traceContext: this.#obs?.traceContext,
     });
   }
 
@@ -150,6 +155,7 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
     const x = this.#x;
     const env = this.#env;
     env.inFlight.begin(this);
+    this.#obs = env.telemetry.serverCall(this.#route, this.#wire.protocol, x.headers);
     x.onClientGone(() => this.#abortWith(clientGone, false));
     if (x.authority === undefined) {
       return this.#fail(new ConnectError("malformed request: unable to determine request authority", Code.InvalidArgument));
@@ -241,6 +247,7 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
     const binary = this.#binary;
     this.#body = new RequestBody(this.#x, { enveloped: true, limit: this.#route.readMaxBytes, compression }, {
       message: (bytes, size) => {
+        this.#obs?.received(bytes.byteLength);
         let message: Message;
         try {
           message = codec.parse(bytes, binary);
@@ -259,6 +266,7 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
 
   #invokeWith(bytes: Uint8Array): void {
     if (this.#done) return;
+    this.#obs?.received(bytes.byteLength);
     let message: Message;
     try {
       message = this.#route.codec.parse(bytes, this.#binary);
@@ -274,8 +282,11 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
     this.#ctx = new CallContext(this);
     const kind = this.#route.method.methodKind;
     let result: unknown;
+    // A traced call runs its handler in the span's context, so that spans the handler makes are its children.
+    const traced = this.#obs?.traceContext;
     try {
-      result = (this.#route.impl as (i: unknown, c: CallContext) => unknown)(input, this.#ctx);
+      const impl = this.#route.impl as (i: unknown, c: CallContext) => unknown;
+      result = traced === undefined ? impl(input, this.#ctx) : context.with(traced, impl, undefined, input, this.#ctx);
     } catch (e) {
       return this.#fail(e);
     }
@@ -289,7 +300,7 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
       return this.#fail(new Error(`${this.#route.source}: ${this.method.parent.typeName}.${this.method.localName} returned ${typeof result}, not an async iterable; write it as an async generator (async *${this.method.localName}(…) { yield … })`));
     }
     this.#output = iterable[Symbol.asyncIterator]();
-    void this.#pump(this.#output);
+    void (traced === undefined ? this.#pump(this.#output) : context.with(traced, this.#pump, this, this.#output));
   }
 
   /**
@@ -302,6 +313,7 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
   #encodeFrame(value: unknown): Buffer | Promise<Buffer> {
     const headroom = this.#wire.unary ? 0 : envelopeHeaderBytes;
     const out = this.#route.codec.encode(value, this.#binary, headroom);
+    this.#obs?.sent(out.byteLength - headroom);
     const compression = this.#responseCompression;
     if (compression !== null && out.byteLength - headroom >= this.#route.compressMinBytes) {
       this.#compressedBody = true;
@@ -506,6 +518,7 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
       // The generator may be awaiting; return() settles when it next yields.
       output.return?.()?.then(undefined, () => {});
     }
+    this.#obs?.finished(error === undefined ? 0 : error.code, performance.now() - this.#started);
     if (env.logCalls) {
       const code = error === undefined ? "OK" : (Code[error.code] ?? error.code);
       env.log.info({ reqId: this.requestId, rpc: this.#route.path, code, ms: Math.round((performance.now() - this.#started) * 10) / 10 }, "rpc");

@@ -1,9 +1,10 @@
 import {
-  create, fromBinary, fromJsonString, isMessage, toJsonString,
+  create, fromJsonString, isMessage, toJsonString,
   type DescMessage, type DescMethod, type JsonReadOptions, type JsonWriteOptions, type Message, type Registry,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { checkResponse } from "../functions/check-response.js";
+import { decodeBinary } from "../protocol/protobuf/binary-decoder.js";
 import { encodeBinary, EncodeError } from "../protocol/protobuf/binary-encoder.js";
 
 /**
@@ -33,7 +34,7 @@ export class MethodCodec {
   parse(bytes: Uint8Array, binary: boolean): Message {
     if (binary) {
       try {
-        return fromBinary(this.#input, bytes);
+        return decodeBinary(this.#input, bytes);
       } catch (e) {
         throw new ConnectError(`parse binary: ${reason(e)}`, Code.Internal);
       }

@@ -71,6 +71,9 @@ export class RequestBody implements EnvelopeSink {
   detach(): void {
     if (this.#detached) return;
     this.#detached = true;
+    // A body that has ended emits nothing more; removing stream listeners
+    // costs more than the rest of a unary call's bookkeeping.
+    if (this.#ended) return;
     const body = this.#x.body;
     body.off("data", this.#onData);
     body.off("end", this.#onEnd);

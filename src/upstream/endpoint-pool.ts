@@ -106,19 +106,29 @@ export class EndpointPool {
    */
   acquire(opts: AcquireOptions = {}): Promise<UpstreamConnection> {
     if (this.drained) return Promise.reject(this.closedError());
-    this.lastUsedAt = Date.now();
-    const conn = this.pickReady();
-    if (conn !== undefined) {
-      conn.reserve();
-      if (this.liveCount() < this.config.connections) this.open();
-      return Promise.resolve(conn);
-    }
+    const conn = this.tryAcquire();
+    if (conn !== undefined) return Promise.resolve(conn);
     if (opts.signal?.aborted) return Promise.reject(ConnectError.from(opts.signal.reason, Code.Canceled));
     this.grow();
     if (this.queue.length >= this.config.maxQueued) {
       return Promise.reject(rpcError("SLUICE_UPSTREAM_QUEUE_FULL", Code.ResourceExhausted, { upstream: this.config.name, endpoint: this.endpoint.address, max: this.config.maxQueued }));
     }
     return this.enqueue(opts);
+  }
+
+  /**
+   * acquire() when a connection has a free slot now: the connection, with
+   * the slot reserved, or undefined (then acquire() waits for one). No
+   * promise: most calls find a slot, and a proxied call is short.
+   */
+  tryAcquire(): UpstreamConnection | undefined {
+    if (this.drained) return undefined;
+    this.lastUsedAt = Date.now();
+    const conn = this.pickReady();
+    if (conn === undefined) return undefined;
+    conn.reserve();
+    if (this.liveCount() < this.config.connections) this.open();
+    return conn;
   }
 
   /** Counts the outcome of a call that reached the endpoint. */

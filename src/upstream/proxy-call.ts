@@ -1,14 +1,18 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import http2 from "node:http2";
-import { fromBinary, toBinary, type DescMethod } from "@bufbuild/protobuf";
+import { toBinary, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { ProxyRoute } from "../host/route-table.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
+import type { CallObserver } from "../observe/call-observer.js";
+import { startUpstreamSpan } from "../observe/telemetry.js";
+import type { UpstreamSpan } from "../observe/tracing.js";
 import { negotiateCompression, type Compression } from "../protocol/compression.js";
 import { connectUnaryError } from "../protocol/connect/connect-wire.js";
 import type { RequestType } from "../protocol/content-type.js";
 import { compressedFlag, encodeEnvelope } from "../protocol/envelope.js";
+import { decodeBinary } from "../protocol/protobuf/binary-decoder.js";
 import { copyMetadata, headerValue, type Metadata } from "../protocol/metadata.js";
 import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
 import type { Wire } from "../protocol/wire.js";
@@ -91,6 +95,12 @@ export class ProxyCall implements Deadlined {
   /** Connect unary clients: the one response message, sent with the status at the end. */
   #unaryMessage: Uint8Array | undefined;
   #done = false;
+  /** Metrics and tracing of this call (src/observe/); undefined when neither is on. */
+  #obs: CallObserver | undefined;
+  /** Traced calls: the span of the upstream call. */
+  #upstreamSpan: UpstreamSpan | undefined;
+  /** With upstream metrics: when the upstream call began. */
+  #forwardedAt = 0;
 
   constructor(x: Exchange, route: ProxyRoute, type: RequestType, wire: Wire, env: CallEnv, requestId: string) {
     this.#x = x;
@@ -111,8 +121,9 @@ export class ProxyCall implements Deadlined {
     const x = this.#x;
     const env = this.#env;
     env.inFlight.begin(this);
-    x.onClientGone(() => this.#abortWith(clientGone, false));
     const route = this.#route;
+    const obs = (this.#obs = env.telemetry.serverCall(route, this.#wire.protocol, x.headers));
+    x.onClientGone(() => this.#abortWith(clientGone, false));
     const wire = this.#wire;
     const rawTimeout = headerValue(x.headers[wire.timeoutHeader]);
     const timeout = wire.timeoutHeader === "grpc-timeout" ? parseGrpcTimeout(rawTimeout) : parseConnectTimeout(rawTimeout);
@@ -127,6 +138,7 @@ export class ProxyCall implements Deadlined {
 
     const upstreamUnary = route.upstreamUnary;
     const toUpstream = (bytes: Uint8Array): Uint8Array => {
+      obs?.received(bytes.byteLength);
       // The upstream is always spoken to in protobuf binary; JSON is transcoded.
       const binary = this.#binary ? bytes : toBinary(this.#method.input, route.codec.parse(bytes, false));
       return upstreamUnary ? binary : encodeEnvelope(0, binary);
@@ -231,7 +243,8 @@ export class ProxyCall implements Deadlined {
       if (this.#done) return;
       let outcome: AttemptOutcome;
       try {
-        const stream = await upstream.openStream(headers, deadline === undefined ? (avoid === undefined ? noOptions : { avoid }) : { deadline, ...(avoid ? { avoid } : {}) });
+        const opts = deadline === undefined ? (avoid === undefined ? noOptions : { avoid }) : { deadline, ...(avoid ? { avoid } : {}) };
+        const stream = upstream.openStreamNow(headers, opts) ?? await upstream.openStream(headers, opts);
         if (this.#done) {
           stream.close(http2.constants.NGHTTP2_CANCEL);
           return;
@@ -291,7 +304,7 @@ export class ProxyCall implements Deadlined {
         });
       });
       stream.on("trailers", (t) => (trailers = t));
-      stream.once("close", () => {
+      stream.on("close", () => {
         const settle = async (): Promise<AttemptOutcome> => {
           if (waiting !== undefined) await waiting;
           const failure = streamFailure(stream);
@@ -353,6 +366,13 @@ export class ProxyCall implements Deadlined {
     }
     Object.assign(h, route.setHeaders);
     h["x-request-id"] = this.#requestId;
+    if (route.upstream.stats !== undefined) this.#forwardedAt = performance.now();
+    const traced = this.#obs?.traceContext;
+    if (traced !== undefined) {
+      // The upstream's parent is this gateway's client span, not the caller's span.
+      this.#upstreamSpan ??= startUpstreamSpan(route, route.upstream.config.protocol, route.upstream.name, traced);
+      this.#upstreamSpan?.inject(h);
+    }
     switch (route.upstream.config.protocol) {
       case "grpc":
         h["content-type"] = "application/grpc";
@@ -373,7 +393,8 @@ export class ProxyCall implements Deadlined {
   #send(bytes: Uint8Array): Promise<void> | undefined {
     if (this.#done) return undefined;
     let payload = bytes;
-    if (!this.#binary) payload = this.#route.codec.encode(fromBinary(this.#method.output, bytes), false, 0);
+    if (!this.#binary) payload = this.#route.codec.encode(decodeBinary(this.#method.output, bytes), false, 0);
+    this.#obs?.sent(payload.byteLength);
     const wire = this.#wire;
     if (wire.unary) {
       this.#unaryMessage = payload;
@@ -502,6 +523,11 @@ export class ProxyCall implements Deadlined {
     } else if (!this.#x.clientGone) {
       this.#x.stopReading();
     }
+    const now = performance.now();
+    const code = error === undefined ? 0 : error.code;
+    this.#obs?.finished(code, now - this.#started);
+    if (this.#forwardedAt !== 0) this.#route.upstream.stats?.finished(code, now - this.#forwardedAt);
+    this.#upstreamSpan?.finished(code);
     if (env.logCalls) {
       const code = error === undefined ? "OK" : (Code[error.code] ?? error.code);
       env.log.info({ reqId: this.#requestId, rpc: this.#route.path, upstream: this.#route.upstream.name, code, ms: Math.round((performance.now() - this.#started) * 10) / 10 }, "rpc");

@@ -63,7 +63,8 @@ export function trackStream(stream: http2.ClientHttp2Stream, upstream: string, p
     info.reported = true;
     pool.reportOutcome(ok);
   };
-  stream.once("response", (headers) => {
+  // "response", "trailers" and "close" come at most once: plain listeners, no once-wrappers.
+  stream.on("response", (headers) => {
     const status = Number(headers[":status"]);
     const grpcStatus = headers["grpc-status"];
     if (grpcStatus !== undefined) report(grpcStatus !== String(Code.Unavailable));
@@ -71,9 +72,9 @@ export function trackStream(stream: http2.ClientHttp2Stream, upstream: string, p
     else if (protocol !== "grpc") report(true);
   });
   if (protocol === "grpc") {
-    stream.once("trailers", (trailers) => report(trailers["grpc-status"] !== String(Code.Unavailable)));
+    stream.on("trailers", (trailers) => report(trailers["grpc-status"] !== String(Code.Unavailable)));
   }
-  stream.once("close", () => {
+  stream.on("close", () => {
     clearTimeout(timer);
     opts.signal?.removeEventListener("abort", onAbort);
     if (info.reported || info.cancelled !== undefined) return;

@@ -1,10 +1,12 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import type { Context } from "@opentelemetry/api";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { validateReadWriteMaxBytes, type CommonTransportOptions } from "@connectrpc/connect/protocol";
 import { createTransport as createConnectTransport } from "@connectrpc/connect/protocol-connect";
 import { createTransport as createGrpcTransport } from "@connectrpc/connect/protocol-grpc";
 import { createTransport as createGrpcWebTransport } from "@connectrpc/connect/protocol-grpc-web";
+import { startUpstreamSpan } from "../observe/telemetry.js";
 import { createPooledHttpClient } from "./pooled-http-client.js";
 import type { Upstream } from "./upstream.js";
 
@@ -20,6 +22,8 @@ export interface UpstreamPropagation {
   traceparent?: string;
   /** The calling call's request headers: tracestate and the upstream's forwardHeaders are copied from them. */
   requestHeader?: Headers;
+  /** The calling call's span (when traced): each call gets a client span under it, whose context is sent instead. */
+  traceContext?: Context | undefined;
 }
 
 /**
@@ -37,7 +41,8 @@ export function createUpstreamClient<T extends DescService>(upstream: Upstream, 
     httpClient: createPooledHttpClient(upstream, deadline),
     baseUrl: upstream.config.endpoints[0]!,
     useBinaryFormat: true,
-    interceptors: [propagate(upstream, propagation)],
+    // observe first: its traceparent wins over the one propagate copies from the calling call.
+    interceptors: upstream.stats === undefined && propagation.traceContext === undefined ? [propagate(upstream, propagation)] : [observe(upstream, propagation.traceContext), propagate(upstream, propagation)],
     acceptCompression: [compressionGzip, compressionBrotli],
     sendCompression: null,
     ...validateReadWriteMaxBytes(upstream.config.readMaxBytes, undefined, undefined),
@@ -64,4 +69,44 @@ function propagate(upstream: Upstream, p: UpstreamPropagation): Interceptor {
     if (p.signal === undefined) return next(req);
     return next({ ...req, signal: AbortSignal.any([req.signal, p.signal]) });
   };
+}
+
+/** Latency and outcome per call (upstream metrics), and a client span per call when the calling call is traced. */
+function observe(upstream: Upstream, parent: Context | undefined): Interceptor {
+  return (next) => async (req) => {
+    const started = performance.now();
+    const span = parent === undefined ? undefined : startUpstreamSpan(req, upstream.config.protocol, upstream.name, parent);
+    if (span !== undefined) for (const [name, value] of Object.entries(span.headers())) req.header.set(name, value);
+    let ended = false;
+    const end = (code: number) => {
+      if (ended) return;
+      ended = true;
+      upstream.stats?.finished(code, performance.now() - started);
+      span?.finished(code);
+    };
+    try {
+      const res = await next(req);
+      if (!res.stream) {
+        end(0);
+        return res;
+      }
+      return { ...res, message: observeMessages(res.message, end) };
+    } catch (e) {
+      end(ConnectError.from(e).code);
+      throw e;
+    }
+  };
+}
+
+/** A streamed response that reports its end: complete (OK), failed, or left early by the caller (CANCELLED). */
+async function* observeMessages<T>(messages: AsyncIterable<T>, end: (code: number) => void): AsyncGenerator<T> {
+  try {
+    yield* messages;
+    end(0);
+  } catch (e) {
+    end(ConnectError.from(e).code);
+    throw e;
+  } finally {
+    end(1);
+  }
 }

@@ -5,6 +5,9 @@ import { Code, type ConnectError } from "@connectrpc/connect";
 import { rpcError } from "../errors.js";
 import type { Endpoint } from "./endpoint.js";
 
+/** session.request() only reads its options. */
+const requestOptions = Object.freeze({ endStream: false });
+
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
 /** What one connection needs from its pool. */
@@ -170,11 +173,12 @@ export class UpstreamConnection {
 
   /** Opens a stream in a slot the pool reserved (active was already counted). */
   request(headers: http2.OutgoingHttpHeaders): http2.ClientHttp2Stream {
-    const stream = this.session.request(headers, { endStream: false });
-    stream.once("response", () => {
+    const stream = this.session.request(headers, requestOptions);
+    // Each comes once per stream: plain listeners, no once-wrappers.
+    stream.on("response", () => {
       this.lastAliveAt = Date.now();
     });
-    stream.once("close", () => this.release());
+    stream.on("close", () => this.release());
     return stream;
   }
 

@@ -1,7 +1,9 @@
 import type http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { rpcError } from "../errors.js";
+import type { UpstreamStats } from "../observe/upstream-stats.js";
 import type { Endpoint } from "./endpoint.js";
+import type { UpstreamConnection } from "./upstream-connection.js";
 import type { EndpointPool, EndpointState } from "./endpoint-pool.js";
 import { notProcessed, wasNotProcessed } from "./not-processed.js";
 import { pickEndpoint } from "./pick-endpoint.js";
@@ -67,6 +69,8 @@ export class Upstream {
   readonly name: string;
   readonly budget: RetryBudget;
   readonly counters = { calls: 0, retries: 0, retriesThrottled: 0, connectFailures: 0, ejections: 0 };
+  /** Latency and outcomes of calls to it, while metrics are on. */
+  stats: UpstreamStats | undefined = undefined;
   private readonly resolver: EndpointResolver;
 
   constructor(
@@ -101,7 +105,7 @@ export class Upstream {
       }
       const found = this.resolver.current();
       const endpoints = Array.isArray(found) ? found : await found;
-      const pools = endpoints.map((e) => this.pools.get(this, e));
+      const pools = this.#poolsOf(endpoints);
       const available = pools.filter((p) => p.available());
       if (available.length === 0) throw this.noHealthyEndpoint(pools);
       if (opts.avoid !== undefined) for (const p of available) if (opts.avoid.has(p.endpoint.address)) avoid.add(p);
@@ -117,16 +121,76 @@ export class Upstream {
       }
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = conn.request(this.requestHeaders(headers, pool.endpoint, opts.deadline));
+        stream = this.#open(conn, pool, headers, opts);
       } catch (e) {
-        // The session went away between the reservation and the request (GOAWAY, death).
-        conn.release();
         if (tries < pools.length + 2) continue;
         throw rpcError("SLUICE_UPSTREAM_CONNECTION_LOST", Code.Unavailable, { upstream: this.name, endpoint: pool.endpoint.address, reason: e instanceof Error ? e.message : String(e) });
       }
-      trackStream(stream, this.name, this.config.protocol, pool, conn, opts);
       return stream;
     }
+  }
+
+  /**
+   * openStream without waiting: the stream when an endpoint's pool has a
+   * connection with a free slot now, otherwise undefined, and the caller
+   * goes through openStream (which connects, queues, resolves DNS and
+   * names every failure). Most calls take this path, with no promise.
+   */
+  openStreamNow(headers: http2.OutgoingHttpHeaders, opts: OpenStreamOptions = {}): http2.ClientHttp2Stream | undefined {
+    if (opts.signal?.aborted || (opts.deadline !== undefined && opts.deadline <= Date.now())) return undefined;
+    const known = this.resolver.known();
+    if (known.length === 0) return undefined;
+    const pools = this.#poolsOf(known);
+    let pool: EndpointPool | undefined;
+    if (pools.length === 1) {
+      pool = pools[0]!.available() ? pools[0] : undefined;
+    } else {
+      const available = pools.filter((p) => p.available());
+      const avoid = opts.avoid === undefined ? undefined : new Set(available.filter((p) => opts.avoid!.has(p.endpoint.address)));
+      pool = pickEndpoint(available, avoid);
+    }
+    const conn = pool?.tryAcquire();
+    if (conn === undefined) return undefined;
+    try {
+      return this.#open(conn, pool!, headers, opts);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Opens the stream in the slot reserved on `conn`; gives the slot back if the session went away meanwhile. */
+  #open(conn: UpstreamConnection, pool: EndpointPool, headers: http2.OutgoingHttpHeaders, opts: OpenStreamOptions): http2.ClientHttp2Stream {
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = conn.request(this.requestHeaders(headers, pool.endpoint, opts.deadline));
+    } catch (e) {
+      // The session went away between the reservation and the request (GOAWAY, death).
+      conn.release();
+      throw e;
+    }
+    trackStream(stream, this.name, this.config.protocol, pool, conn, opts);
+    return stream;
+  }
+
+  #poolsFor: Endpoint[] | undefined;
+  #pools: EndpointPool[] = [];
+  #poolsAt = 0;
+
+  /**
+   * The pools of `endpoints`, kept from call to call while the endpoints
+   * stay the same and no pool was drained; asked of the shared pool cache
+   * at most once a second, which keeps them recently used there.
+   */
+  #poolsOf(endpoints: Endpoint[]): EndpointPool[] {
+    const now = Date.now();
+    let fresh = endpoints === this.#poolsFor && now - this.#poolsAt < 1000;
+    if (fresh) for (const p of this.#pools) if (p.isDrained()) fresh = false;
+    if (!fresh) {
+      this.#pools = endpoints.map((e) => this.pools.get(this, e));
+      this.#poolsFor = endpoints;
+      this.#poolsAt = now;
+    }
+    return this.#pools;
   }
 
   state(): UpstreamState {

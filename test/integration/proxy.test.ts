@@ -16,6 +16,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { ProbeDetailSchema, ProbeRequestSchema, ProbeService } from "../gen/probe/v1/probe_pb.js";
 import { client, from, transports } from "../support/clients.js";
 import { root, startGateway, type RunningGateway } from "../support/gateway.js";
+import { createGrpcWebTextTransport } from "../support/grpc-web-text-client.js";
 import { envelope, h1Request } from "../support/raw-http.js";
 import { eventually, startUpstream, type UpstreamProcess } from "../support/upstream-process.js";
 
@@ -108,6 +109,21 @@ for (const { protocol, impl } of upstreamKinds) {
           assert.deepEqual(texts, ["x", "y", "z"]);
         });
       }
+    }
+
+    for (const httpVersion of ["1.1", "2"] as const) {
+      test(`grpc-web text h${httpVersion}: a base64 client is served through the route (decoded and encoded at the gateway)`, async () => {
+        const probe = client(ProbeService, createGrpcWebTextTransport({ baseUrl: gw.url, httpVersion }));
+        const res = await probe.unary({ text: "text mode", responseBytes: 2 }, { headers: { "x-request-id": "proxy-text-1" } });
+        assert.equal(res.text, "text mode");
+        assert.equal(res.headers["x-request-id"], "proxy-text-1");
+        const seqs: bigint[] = [];
+        for await (const m of probe.serverStream({ text: "s", count: 3 })) seqs.push(m.sequence);
+        assert.deepEqual(seqs, [1n, 2n, 3n]);
+        const err = await failure(probe.unary({ fail: { code: Code.FailedPrecondition, message: "not now", metadata: { "x-why": "because" } } }));
+        assert.equal(err.code, Code.FailedPrecondition);
+        assert.equal(err.metadata.get("x-why"), "because");
+      });
     }
 
     test("backpressure crosses the proxy: a client that stops reading stops the upstream's stream", async () => {

@@ -1,7 +1,9 @@
 import { benchFunctions, compiled, gatewayCli } from "../paths.js";
 
 /** The server processes. Sluice is one process serving four protocol arms. */
-export type ServerId = "raw-http2" | "grpc-js" | "grpc-js-bufbuild" | "connect-node" | "connect-fastify" | "sluice";
+export type ServerId = "raw-http2" | "grpc-js" | "grpc-js-bufbuild" | "connect-node" | "connect-fastify" | "sluice"
+  /** The cost of observing calls: the same gateway with metrics on, tracing off, and tracing with an SDK. */
+  | "sluice-metrics" | "sluice-tracing-off" | "sluice-traced";
 
 export type UnaryProtocol = "grpc" | "grpc-web" | "connect-proto" | "connect-json";
 
@@ -10,6 +12,8 @@ export interface UnaryArm {
   label: string;
   server: ServerId;
   protocol: UnaryProtocol;
+  /** The arm whose throughput in the same round this one is compared with (the observability arms). */
+  baseline?: string;
 }
 
 /** The gateway's production start command, serving bench/functions/echo.ts. */
@@ -25,6 +29,11 @@ export const serverArgv: Record<ServerId, () => string[]> = {
   "connect-node": () => [compiled("arms/connect-node.js")],
   "connect-fastify": () => [compiled("arms/connect-fastify.js")],
   sluice: () => sluiceArgv(),
+  // Metrics are counted while the admin listener is on (a free port here; nothing scrapes it during the run).
+  "sluice-metrics": () => [...sluiceArgv(), "--set", "admin.port=0"],
+  // tracing=off skips the one check per call for a registered SDK: the gateway as if tracing were compiled out.
+  "sluice-tracing-off": () => [...sluiceArgv(), "--set", "tracing=off"],
+  "sluice-traced": () => ["--import", compiled("arms/otel-noop-sdk.js"), ...sluiceArgv()],
 };
 
 /** The arm every ratio is taken against, besides the limit. */
@@ -41,6 +50,9 @@ export const unaryArms: UnaryArm[] = [
   { id: "sluice-grpc-web", label: "Sluice gRPC-Web", server: "sluice", protocol: "grpc-web" },
   { id: "sluice-connect-proto", label: "Sluice Connect proto", server: "sluice", protocol: "connect-proto" },
   { id: "sluice-connect-json", label: "Sluice Connect JSON", server: "sluice", protocol: "connect-json" },
+  { id: "sluice-grpc-metrics", label: "Sluice gRPC, metrics on", server: "sluice-metrics", protocol: "grpc", baseline: "sluice-grpc" },
+  { id: "sluice-grpc-tracing-off", label: "Sluice gRPC, tracing off", server: "sluice-tracing-off", protocol: "grpc", baseline: "sluice-grpc" },
+  { id: "sluice-grpc-traced", label: "Sluice gRPC, tracing on (SDK, no-op exporter)", server: "sluice-traced", protocol: "grpc", baseline: "sluice-grpc" },
 ];
 
 /** The streaming arms compare these two servers, with the same client. */

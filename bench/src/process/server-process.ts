@@ -30,7 +30,8 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-const listening = /listening on (http:\/\/\S+)/;
+// Not "sluice admin listening on": the admin listener of the metrics arm.
+const listening = /(?<!admin )listening on (http:\/\/\S+)/;
 
 /**
  * Starts `node <argv>` (an arm, or the gateway's production start command)

@@ -1,5 +1,6 @@
 import type { BenchMode, BenchPlan } from "../bench-plan.js";
 import type { BidiResult } from "../scenarios/bidi.js";
+import type { BrowserTransportsResult } from "../scenarios/browser-transports.js";
 import type { ReplyCheck } from "../scenarios/check-replies.js";
 import type { ColdStartResult } from "../scenarios/cold-start.js";
 import type { ProfileResult } from "../scenarios/cpu-profile.js";
@@ -32,6 +33,8 @@ export interface BenchResults {
   proxy: ProxyResult[];
   serverStream: StreamResult[];
   bidi: BidiResult[];
+  /** gRPC-Web text against binary, bidi over WebSocket against HTTP/2 (scenarios/browser-transports.ts); absent in older runs. */
+  browserTransports?: BrowserTransportsResult;
   stalledConsumer: StallResult[];
   coldStart: ColdStartResult[];
   /** sluice dev: save of a file with a type error → the error printed (scenarios/type-check-latency.ts). */
@@ -53,6 +56,8 @@ export function listFailures(r: Omit<BenchResults, "failures">): string[] {
   }
   for (const s of r.serverStream) for (const x of s.rounds) if (!x.ok) out.push(`server stream ${s.server} ${s.calls}×${s.messagesPerCall} round ${x.round}: ${x.problem ?? "short"}`);
   for (const b of r.bidi) for (const x of b.rounds) if (!x.ok) out.push(`bidi ${b.server} ${b.streams} stream(s) round ${x.round}: ${x.problem ?? "no round trips"}`);
+  for (const s of r.browserTransports?.serverStream ?? []) for (const x of s.rounds) if (!x.ok) out.push(`server stream to ${s.client} ${s.calls}×${s.messagesPerCall} round ${x.round}: ${x.problem ?? "short"}`);
+  for (const b of r.browserTransports?.bidi ?? []) for (const x of b.rounds) if (!x.ok) out.push(`bidi over ${b.transport} ${b.streams} stream(s) round ${x.round}: ${x.problem ?? "no round trips"}`);
   for (const s of r.stalledConsumer) {
     if (!s.handlerPaused) out.push(`stalled consumer (${s.mode}, ${s.streams} stream(s)): the handler was not paused`);
     if (s.handlerStoppedAfterCancel === false) out.push(`stalled consumer (${s.mode}, ${s.streams} stream(s)): the handler kept producing after the client went away`);

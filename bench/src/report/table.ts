@@ -44,6 +44,16 @@ export function formatResults(r: BenchResults, style: TableStyle): string {
     style,
   ));
 
+  const observed = r.unary.filter((u) => u.baseline !== undefined && u.summary !== undefined);
+  if (observed.length > 0) {
+    parts.push(h("The cost of observing calls: the Sluice gRPC arm with metrics on, tracing off, and tracing on with an SDK (throughput over the plain arm's, same round)"));
+    parts.push(formatTable(
+      ["arm", "payload", "req/s", "server CPU s / 1k req", "× Sluice gRPC"],
+      observed.map((u) => [u.label, u.payload, spread(u.summary!.rps), spread(u.summary!.cpuSecondsPer1k, 3), spread(u.summary!.ratioToBaseline, 3, "×")]),
+      style,
+    ));
+  }
+
   if (r.heapAfterGc.length > 0) {
     parts.push(h("Heap after full GC during the unary rounds (node --trace-gc; the RSS above follows V8's heap sizing)"));
     parts.push(formatTable(
@@ -72,7 +82,7 @@ export function formatResults(r: BenchResults, style: TableStyle): string {
   }
 
   if (r.proxy.length > 0) {
-    parts.push(h(`Upstreams: a grpc-js upstream called directly, through a proxy route, and from a function with ctx.upstream (gateway on core 1; upstream and load generators on core 0)`));
+    parts.push(h(`Upstreams: a grpc-js upstream called directly, through a bare node:http2 proxy (the limit), through a proxy route, and from a function with ctx.upstream (gateways on core 1; upstream and load generators on core 0)`));
     parts.push(formatTable(
       ["arm", "req/s", "× direct", "p50 ms", "p99 ms", `p50 / p99 ms at ${num(r.plan.proxy.fixedRps)} req/s`, "added p50 / p99 ms", "gateway / upstream / h2load CPU s per 1k", "stream msg/s 1 call (× direct)", `stream msg/s ${r.plan.serverStream.concurrentCalls} calls (× direct)`, "gateway → upstream connections"],
       r.proxy.map((p) => {
@@ -104,6 +114,22 @@ export function formatResults(r: BenchResults, style: TableStyle): string {
     r.bidi.map((b) => [b.server, String(b.streams), spread(b.summary?.roundTripsPerSec), spread(b.summary?.p50Ms, 2), spread(b.summary?.p99Ms, 2), spread(b.summary?.cpuSecondsPer1k, 4), num(b.summary?.peakRssMb ?? NaN), spread(b.summary?.ratioToGrpcJs, 2, "×"), spread(b.summary?.clientCpuPercent)]),
     style,
   ));
+
+  const bt = r.browserTransports;
+  if (bt) {
+    parts.push(h("Sluice server streaming to a gRPC-Web client over HTTP/1.1: binary against text (base64, the official grpc-web client's mode), lean Node clients"));
+    parts.push(formatTable(
+      ["client", "calls × messages", "messages/s", "call p50 ms", "call p99 ms", "server CPU s / 1k msg", "peak RSS MB", "× binary", "client CPU %"],
+      bt.serverStream.map((s) => [s.client, `${s.calls} × ${num(s.messagesPerCall)}`, spread(s.summary?.messagesPerSec), spread(s.summary?.callP50Ms), spread(s.summary?.callP99Ms), spread(s.summary?.cpuSecondsPer1k, 4), num(s.summary?.peakRssMb ?? NaN), spread(s.summary?.ratioToBinary, 2, "×"), spread(s.summary?.clientCpuPercent)]),
+      style,
+    ));
+    parts.push(h(`Sluice bidi echo ping-pong: gRPC-Web over WebSocket (one per call) against gRPC over HTTP/2 (one connection), ${r.plan.bidi.seconds} s per run`));
+    parts.push(formatTable(
+      ["transport", "streams", "round trips/s", "p50 ms", "p99 ms", "server CPU s / 1k", "peak RSS MB", "× HTTP/2", "client CPU %"],
+      bt.bidi.map((b) => [b.transport === "http2" ? "HTTP/2 (gRPC)" : "WebSocket (gRPC-Web)", String(b.streams), spread(b.summary?.roundTripsPerSec), spread(b.summary?.p50Ms, 2), spread(b.summary?.p99Ms, 2), spread(b.summary?.cpuSecondsPer1k, 4), num(b.summary?.peakRssMb ?? NaN), spread(b.summary?.ratioToHttp2, 2, "×"), spread(b.summary?.clientCpuPercent)]),
+      style,
+    ));
+  }
 
   parts.push(h(`Stalled consumer (Sluice; the handler sends as fast as it is allowed; buffers get ${r.stalledConsumer[0]?.fillSeconds ?? "?"} s to fill)`));
   parts.push(formatTable(

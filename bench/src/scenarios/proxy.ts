@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { echoPath, echoStreamPath, serverArgv, sluiceArgv } from "../arms/arm-catalog.js";
+import { compiled } from "../paths.js";
 import { payloads, streamRequestFrame } from "../echo-messages.js";
 import { runH2load, type H2loadResult } from "../load/h2load.js";
 import { runLoadWorker } from "../load/run-load-worker.js";
@@ -10,7 +11,7 @@ import { startServer, type ServerProcess } from "../process/server-process.js";
 import { summarizeRounds, type Spread } from "../report/summary.js";
 import { round, type BenchContext } from "./bench-context.js";
 
-export type ProxyArm = "direct" | "proxy-route" | "function-upstream";
+export type ProxyArm = "direct" | "raw-proxy" | "proxy-route" | "function-upstream";
 
 export interface ProxyRound {
   round: number;
@@ -46,8 +47,10 @@ export interface ProxyResult {
 }
 
 /**
- * A grpc-js upstream (the echo service) called directly, through a proxy
- * route, and from a function with ctx.upstream, each with the same h2load
+ * A grpc-js upstream (the echo service) called directly, through a bare
+ * node:http2 proxy (the limit: what Node's HTTP/2 server and client cost
+ * for one proxied call), through a proxy route, and from a function with
+ * ctx.upstream, each with the same h2load
  * (gRPC unary, saturated and at a fixed rate) and the same lean streaming
  * client. Pinning: the gateways on the servers' core, the upstream on the
  * load generators' core; two cores cannot give the load generator, the
@@ -74,8 +77,11 @@ export async function runProxy(ctx: BenchContext): Promise<ProxyResult[]> {
     started.push(gateway);
     const fnGateway = await startServer("sluice function → upstream", [...sluiceArgv(path.join(benchDir, "functions-via-upstream")), "--config", fnConfig], { pin: ctx.cores.server });
     started.push(fnGateway);
+    const rawProxy = await startServer("node:http2 proxy", [compiled("arms/raw-http2-proxy.js"), upstream.url], { pin: ctx.cores.server });
+    started.push(rawProxy);
     const targets: Record<ProxyArm, { url: string; gateway?: ServerProcess }> = {
       direct: { url: upstream.url },
+      "raw-proxy": { url: rawProxy.url, gateway: rawProxy },
       "proxy-route": { url: gateway.url, gateway },
       "function-upstream": { url: fnGateway.url, gateway: fnGateway },
     };

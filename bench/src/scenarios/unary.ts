@@ -28,6 +28,8 @@ export interface UnaryRound {
   echoBytesOk: boolean;
   ratioToGrpcJs?: number;
   ratioToLimit?: number;
+  /** Observability arms: throughput over the plain Sluice gRPC arm's in the same round. */
+  ratioToBaseline?: number;
 }
 
 export interface UnaryResult {
@@ -35,6 +37,8 @@ export interface UnaryResult {
   label: string;
   server: ServerId;
   protocol: UnaryArm["protocol"];
+  /** The arm this one is compared with (UnaryArm.baseline). */
+  baseline?: string;
   payload: PayloadName;
   check: ReplyCheck;
   rounds: UnaryRound[];
@@ -47,6 +51,7 @@ export interface UnaryResult {
     peakRssMb: number;
     ratioToGrpcJs: Spread;
     ratioToLimit: Spread;
+    ratioToBaseline?: Spread;
   };
 }
 
@@ -64,7 +69,7 @@ export async function runUnary(ctx: BenchContext, servers: Map<ServerId, ServerP
       const payload = payloads[name];
       const check = await checkUnary(arm, server.url, payload);
       ctx.log(`check ${arm.id} ${name}: ${check.ok ? "ok" : `FAILED: ${check.detail}`}`);
-      const result: UnaryResult = { arm: arm.id, label: arm.label, server: arm.server, protocol: arm.protocol, payload: name, check, rounds: [] };
+      const result: UnaryResult = { arm: arm.id, label: arm.label, server: arm.server, protocol: arm.protocol, ...(arm.baseline ? { baseline: arm.baseline } : {}), payload: name, check, rounds: [] };
       results.push(result);
       const req = unaryRequest(arm.protocol, payload);
       const file = path.join(ctx.scratchDir, `${arm.id}-${name}.bin`);
@@ -115,7 +120,7 @@ export async function runUnary(ctx: BenchContext, servers: Map<ServerId, ServerP
   }
   addRatios(results);
   for (const r of timed) {
-    r.summary = summarizeRounds(r.rounds, ["rps", "p50Ms", "p99Ms", "cpuSecondsPer1k", "clientCpuPercent", "ratioToGrpcJs", "ratioToLimit"]);
+    r.summary = summarizeRounds(r.rounds, ["rps", "p50Ms", "p99Ms", "cpuSecondsPer1k", "clientCpuPercent", "ratioToGrpcJs", "ratioToLimit", ...(r.baseline ? (["ratioToBaseline"] as const) : [])]);
   }
   return results;
 }
@@ -127,5 +132,8 @@ function addRatios(results: UnaryResult[]): void {
     const limit = results.find((x) => x.arm === limitArm && x.payload === r.payload);
     for (const [x, ratio] of ratioPerRound(r.rounds, ref?.rounds, (y) => y.rps)) x.ratioToGrpcJs = ratio;
     for (const [x, ratio] of ratioPerRound(r.rounds, limit?.rounds, (y) => y.rps)) x.ratioToLimit = ratio;
+    if (r.baseline === undefined) continue;
+    const baseline = results.find((x) => x.arm === r.baseline && x.payload === r.payload);
+    for (const [x, ratio] of ratioPerRound(r.rounds, baseline?.rounds, (y) => y.rps)) x.ratioToBaseline = ratio;
   }
 }

@@ -1,0 +1,10 @@
+import { create, fromBinary } from "@bufbuild/protobuf";
+const { EchoRequestSchema, EchoResponseSchema } = await import("/work/main/bench/.build/gen/bench/v1/echo_pb.js");
+const { payloads } = await import("/work/main/bench/.build/src/echo-messages.js");
+const { encodeBinary } = await import("/work/main/dist/src/protocol/protobuf/binary-encoder.js");
+const m = fromBinary(EchoRequestSchema, payloads.small.binary);
+const v = { id: m.id, text: m.text, timestampMs: m.timestampMs, score: m.score, tags: m.tags, payload: m.payload };
+let x;
+const t = process.hrtime.bigint();
+for (let i = 0; i < 2_000_000; i++) x = encodeBinary(EchoResponseSchema, v, 5);
+console.log(Number(process.hrtime.bigint() - t) / 2e6, "ns");

@@ -1,0 +1,97 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Context } from "@opentelemetry/api";
+import promClient from "prom-client";
+import type { Route } from "../host/route-table.js";
+import type { RpcProtocol } from "../protocol/content-type.js";
+import type { UpstreamProtocol } from "../upstream/upstream-config.js";
+import type { UpstreamRegistry } from "../upstream/upstream-registry.js";
+import type { CallObserver } from "./call-observer.js";
+import type { MetricFamily } from "./metric-families.js";
+import { RpcMetrics } from "./rpc-metrics.js";
+import { registeredTracer, TracedCall, UpstreamSpan, type SpanTarget } from "./tracing.js";
+import { upstreamFamilies } from "./upstream-metrics.js";
+import { UpstreamStats } from "./upstream-stats.js";
+
+export interface TelemetryOptions {
+  /** Count calls per route (the admin listener serves them, or the primary of --workers collects them). */
+  metrics: boolean;
+  /** Make spans when an OpenTelemetry SDK is registered (config tracing "auto"); false never looks. */
+  tracing: boolean;
+}
+
+/**
+ * What the gateway observes about its calls: per-route counters (metrics)
+ * and spans (tracing). The request path asks it once per call for an
+ * observer (serverCall); everything else is read at scrape time.
+ */
+export class Telemetry {
+  readonly metrics: RpcMetrics | undefined;
+  readonly tracing: boolean;
+  readonly #upstreams: UpstreamRegistry;
+  /** prom-client's runtime metrics (event loop, heap, GC, handles), collected at scrape time. */
+  readonly #runtime: promClient.Registry | undefined;
+
+  constructor(opts: TelemetryOptions, upstreams: UpstreamRegistry) {
+    this.tracing = opts.tracing;
+    this.#upstreams = upstreams;
+    if (opts.metrics) {
+      this.metrics = new RpcMetrics();
+      for (const name of upstreams.names()) upstreams.get(name).stats = new UpstreamStats();
+      this.#runtime = new promClient.Registry();
+      promClient.collectDefaultMetrics({ register: this.#runtime });
+    }
+  }
+
+  /**
+   * The observer of a call that starts now on `route`, or undefined when
+   * nothing is observed. Untraced calls share their route's CallStats;
+   * only a traced call allocates (its span).
+   */
+  serverCall(route: Route, protocol: RpcProtocol, headers: IncomingHttpHeaders): CallObserver | undefined {
+    const stats = route.stats?.of(protocol);
+    stats?.start();
+    if (this.tracing) {
+      const tracer = registeredTracer();
+      if (tracer !== undefined) return new TracedCall(tracer, spanTarget(route), protocol, headers, stats);
+    }
+    return stats;
+  }
+
+  get upstreams(): UpstreamRegistry {
+    return this.#upstreams;
+  }
+
+  /** A call answered before it ran: draining, or a path no route serves (`route` undefined). */
+  refused(route: Route | undefined, protocol: RpcProtocol, code: number): void {
+    const metrics = this.metrics;
+    if (metrics === undefined) return;
+    (route === undefined ? metrics.other : (route.stats ?? metrics.forRoute(route))).of(protocol).refused(code);
+  }
+
+  /** Gives the routes about to be served their counters. */
+  publish(routes: readonly Route[]): void {
+    const metrics = this.metrics;
+    if (metrics === undefined) return;
+    for (const r of routes) r.stats ??= metrics.forRoute(r);
+    metrics.setServed(routes);
+  }
+
+  /** Every metric family of this process, for a scrape. */
+  async families(): Promise<MetricFamily[]> {
+    if (this.metrics === undefined) return [];
+    const runtime = (await this.#runtime!.getMetricsAsJSON()) as unknown as MetricFamily[];
+    return [...this.metrics.families(), ...upstreamFamilies(this.#upstreams), ...runtime];
+  }
+}
+
+/** The client span of a call to `upstream`, child of `parent`; undefined when no SDK is registered. */
+export function startUpstreamSpan(route: { method: Route["method"] }, protocol: UpstreamProtocol, upstream: string, parent: Context): UpstreamSpan | undefined {
+  const tracer = registeredTracer();
+  if (tracer === undefined) return undefined;
+  return new UpstreamSpan(tracer, spanTarget(route), protocol === "connect" ? "connect" : "grpc", upstream, parent);
+}
+
+function spanTarget(route: { method: Route["method"] }): SpanTarget {
+  const m = route.method;
+  return { service: m.parent.typeName, method: m.name, streaming: m.methodKind !== "unary" };
+}
