@@ -3,6 +3,9 @@ import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { artifactConfigSources } from "./artifact/artifact-config.js";
+import { runningArtifact } from "./artifact/artifact-manifest.js";
+import { runBuild } from "./cli/run-build.js";
 import { parseArgs, usage } from "./cli/parse-args.js";
 import { formatRoutesTable } from "./cli/routes-table.js";
 import type { SluiceConfig } from "./config/config.js";
@@ -32,10 +35,16 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === "version") {
-    process.stdout.write(`${readVersion()}\n`);
+    process.stdout.write(`${runningArtifact()?.manifest.sluice ?? readVersion()}\n`);
     return 0;
   }
-  const loaded = await loadConfig({ cwd: process.cwd(), env: process.env, flags, ...(configFile ? { configFile } : {}) });
+  const artifact = runningArtifact();
+  if (artifact && (command === "dev" || command === "build")) {
+    return fail([sluiceError("SLUICE_CLI_USAGE", { reason: `this is a built artifact (${artifact.dir}): it runs start and check; ${command} needs the project's sources` })]);
+  }
+  const sources = artifact ? artifactConfigSources(artifact, process.env, flags, configFile) : { sources: { cwd: process.cwd(), env: process.env, flags, ...(configFile ? { configFile } : {}) } };
+  if ("error" in sources) return fail([sources.error]);
+  const loaded = await loadConfig(sources.sources);
   if ("errors" in loaded) return fail(loaded.errors);
   const { config } = loaded;
   const pretty = config.logFormat === "pretty" || (config.logFormat === "auto" && command === "dev");
@@ -49,11 +58,17 @@ async function main(argv: string[]): Promise<number> {
   let gateway: Gateway;
   try {
     // check prints its verdict; info logs about starting and stopping are noise there.
-    gateway = new Gateway(command === "check" ? { ...config, logLevel: "warn" } : config, { metrics: adminPort(config, command) !== undefined });
+    gateway = new Gateway(command === "check" || command === "build" ? { ...config, logLevel: "warn" } : config, {
+      metrics: adminPort(config, command) !== undefined,
+      ...(artifact ? { artifact } : {}),
+    });
   } catch (e) {
     return fail([e]);
   }
-  if (command === "check") return check(gateway, config);
+  if (command === "check" || command === "build") {
+    const checked = await check(gateway, config);
+    return command === "build" && checked === 0 ? runBuild(config, loaded.file, parsed.args.outDir, readVersion()) : checked;
+  }
   let dev: DevLoop | undefined;
   if (command === "dev") {
     dev = new DevLoop(gateway, config, loaded.file);
@@ -64,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
       return fail(errors);
     }
   } else {
-    const errors = await step("bundling and loading function files", () => gateway.loadFunctions(), (e) => e.length === 0 ? `${gateway.registry.list().length} loaded` : `${e.length} error(s)`);
+    const errors = await step(artifact ? "loading the built functions" : "bundling and loading function files", () => gateway.loadFunctions(), (e) => e.length === 0 ? `${gateway.registry.list().length} loaded` : `${e.length} error(s)`);
     if (errors.length > 0) {
       await gateway.shutdown();
       return fail(errors);
@@ -100,7 +115,8 @@ async function startAdmin(config: SluiceConfig, at: { port: number; orFree: bool
 async function check(gateway: Gateway, config: SluiceConfig): Promise<number> {
   const errors: unknown[] = await gateway.loadFunctions();
   let typeChecked = "";
-  if (config.typeCheck !== "off") {
+  // A built artifact carries no TypeScript; its functions were checked when it was built.
+  if (config.typeCheck !== "off" && !runningArtifact()) {
     const started = performance.now();
     const result = await typeCheckFunctions(config);
     errors.push(...(config.typeCheck === "refuse" ? result.errors : []));

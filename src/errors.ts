@@ -41,6 +41,12 @@ const catalogue = {
   SLUICE_LISTEN_FAILED: (p: { address: string; reason: string }) =>
     `cannot listen on ${p.address}: ${p.reason}; choose another port with --port or SLUICE_PORT`,
 
+  // Built artifacts (sluice build, wrangler-free-deploy/).
+  SLUICE_BUILD_FAILED: (p: { reason: string }) =>
+    `sluice build could not write the artifact: ${p.reason}`,
+  SLUICE_ARTIFACT_INVALID: (p: { file: string; reason: string }) =>
+    `${p.file} does not describe a usable artifact: ${p.reason}; copy the whole folder that sluice build wrote, or build it again`,
+
   // Function files (functions/).
   SLUICE_FUNCTIONS_DIR_MISSING: (p: { dir: string }) =>
     `functions directory ${p.dir} does not exist; create it or point --functions at the right folder`,

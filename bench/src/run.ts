@@ -18,7 +18,7 @@ import { lookupTools, toolInstall } from "./process/tools.js";
 import { describeMachine } from "./report/machine.js";
 import { ratioChart } from "./report/ratio-chart.js";
 import { listFailures, type BenchResults } from "./report/results-file.js";
-import { formatProfile, formatResults } from "./report/table.js";
+import { formatColdStart, formatProfile, formatResults } from "./report/table.js";
 import type { BenchContext } from "./scenarios/bench-context.js";
 import { runBidi } from "./scenarios/bidi.js";
 import { runBrowserTransports } from "./scenarios/browser-transports.js";
@@ -36,28 +36,36 @@ import { runProxy } from "./scenarios/proxy.js";
 import { runWorkers } from "./scenarios/workers.js";
 import { heapAfterFullGc } from "./process/gc-trace.js";
 
-const usage = `Usage: node bench/.build/src/run.js [--quick | --smoke | --profile] [--out <dir>]
+const usage = `Usage: node bench/.build/src/run.js [--quick | --smoke | --profile | --cold-start [--runs <n>]] [--out <dir>]
 
   (no flag)   full run, under 15 minutes; writes bench/results/<date>.json and .svg
   --quick     every arm, shorter runs, under 2 minutes; writes to bench/.build/results/
   --smoke     tiny load, correctness only (the test suite runs this)
   --profile   only the CPU profile of the Sluice gRPC unary arm (10 s under load); prints its top frames
+  --cold-start  only the cold-start scenario (sluice start, built artifact with and without
+              compile cache; examples and 50 generated functions), on this node binary;
+              --runs sets the runs per arm (default: the mode's, 3 for a full run)
   --out <dir> write the results there instead
 `;
 
-function parseArgs(argv: string[]): { mode: BenchMode; profileOnly: boolean; outDir?: string } | { error: string } {
+function parseArgs(argv: string[]): { mode: BenchMode; profileOnly: boolean; coldStartOnly: boolean; runs?: number; outDir?: string } | { error: string } {
   let mode: BenchMode = "full";
   let profileOnly = false;
+  let coldStartOnly = false;
+  let runs: number | undefined;
   let outDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--quick") mode = "quick";
     else if (a === "--smoke") mode = "smoke";
     else if (a === "--profile") profileOnly = true;
+    else if (a === "--cold-start") coldStartOnly = true;
+    else if (a === "--runs" && Number(argv[i + 1]) >= 1) runs = Math.floor(Number(argv[++i]));
     else if (a === "--out" && argv[i + 1]) outDir = path.resolve(argv[++i]!);
     else return { error: `unknown argument ${a}` };
   }
-  return { mode, profileOnly, ...(outDir ? { outDir } : {}) };
+  if (runs !== undefined && !coldStartOnly) return { error: "--runs is for --cold-start" };
+  return { mode, profileOnly, coldStartOnly, ...(runs ? { runs } : {}), ...(outDir ? { outDir } : {}) };
 }
 
 async function main(): Promise<number> {
@@ -67,9 +75,9 @@ async function main(): Promise<number> {
     return 2;
   }
   killChildrenOnExit();
-  const plan = plans[args.mode];
+  const plan = args.runs ? { ...plans[args.mode], coldStart: { ...plans[args.mode].coldStart, runs: args.runs } } : plans[args.mode];
   const tools = lookupTools();
-  if (!tools.h2load) {
+  if (!tools.h2load && !args.coldStartOnly) {
     process.stderr.write(`h2load is required for the unary arms; install it with: ${toolInstall.h2load}\n`);
     return 2;
   }
@@ -85,7 +93,7 @@ async function main(): Promise<number> {
   const started = new Date();
   const t0 = performance.now();
   const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s`;
-  const ctx: BenchContext = { plan, cores, h2load: tools.h2load, scratchDir, log: (line) => process.stderr.write(`[${elapsed()}] ${line}\n`) };
+  const ctx: BenchContext = { plan, cores, h2load: tools.h2load ?? "", scratchDir, log: (line) => process.stderr.write(`[${elapsed()}] ${line}\n`) };
   const machine = describeMachine(tools.h2load);
   ctx.log(`${args.mode} run on ${machine.cores} cores (${machine.cpuModel}), Node ${machine.node}; ${cores.description}; load average ${machine.loadAverage.start.toFixed(2)}`);
 
@@ -93,6 +101,20 @@ async function main(): Promise<number> {
   const stamp = started.toISOString().slice(0, 10);
   const base = args.mode === "full" ? stamp : `${stamp}-${args.mode}`;
   const checks: ReplyCheck[] = [];
+  if (args.coldStartOnly) {
+    try {
+      const coldStart = await runColdStart(ctx);
+      process.stdout.write(`\n${formatColdStart(coldStart)}\n`);
+      if (args.outDir) {
+        mkdirSync(args.outDir, { recursive: true });
+        writeFileSync(path.join(args.outDir, `${stamp}-cold-start.json`), `${JSON.stringify({ command: `node ${path.relative(repoRoot, process.argv[1]!)} ${process.argv.slice(2).join(" ")}`, machine, coldStart }, null, 2)}\n`);
+      }
+      return coldStart.every((c) => c.ok) ? 0 : 1;
+    } finally {
+      killAll();
+      rmSync(scratchDir, { recursive: true, force: true });
+    }
+  }
   if (args.profileOnly) {
     try {
       const file = path.join(buildDir, "results", `${base}-sluice-unary.cpuprofile`);

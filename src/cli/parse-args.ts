@@ -1,16 +1,18 @@
 import { sluiceError, type SluiceError } from "../errors.js";
 import { nearestName } from "../nearest-name.js";
 
-export type Command = "dev" | "start" | "check" | "help" | "version";
+export type Command = "dev" | "start" | "check" | "build" | "help" | "version";
 
 export interface ParsedArgs {
   command: Command;
   /** Dotted config keys set by flags. */
   flags: Record<string, string>;
   configFile?: string;
+  /** build --out: the artifact's folder. */
+  outDir?: string;
 }
 
-const commands = ["dev", "start", "check"];
+const commands = ["dev", "start", "check", "build"];
 
 /** Flags and the config key each one sets. */
 const flagKeys: Record<string, string> = {
@@ -30,12 +32,15 @@ Commands:
   start     serve functions/ (production)
   check     validate the config and every function file, then exit
             (exit code 1 with the errors)
+  build     check, then write one self-contained artifact that runs with
+            only node: node <out>/sluice.mjs start (see wrangler-free-deploy/)
 
 Flags:
   --host <address>      address to listen on (config host, SLUICE_HOST)
   --port <port>         port to listen on (config port, SLUICE_PORT)
   --functions <dir>     functions folder (config functionsDir, SLUICE_FUNCTIONS_DIR)
   --config <file>       config file (default: sluice.config.{ts,mts,js,mjs,json})
+  --out <dir>           build: the artifact's folder (default: dist/deploy)
   --log-level <level>   fatal, error, warn, info, debug, trace or silent
   --tls-cert <file>     PEM certificate; with --tls-key serves TLS (h2 + http/1.1)
   --tls-key <file>      PEM private key
@@ -52,6 +57,7 @@ export function parseArgs(argv: string[]): { args: ParsedArgs } | { error: Sluic
   const flags: Record<string, string> = {};
   let command: Command | undefined;
   let configFile: string | undefined;
+  let outDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "-h" || arg === "--help") return { args: { command: "help", flags } };
@@ -63,6 +69,8 @@ export function parseArgs(argv: string[]): { args: ParsedArgs } | { error: Sluic
       if (value === undefined) return fail(`flag --${name} needs a value`);
       if (name === "config") {
         configFile = value;
+      } else if (name === "out") {
+        outDir = value;
       } else if (name === "set") {
         const kv = value.indexOf("=");
         if (kv <= 0) return fail(`--set needs key=value, got "${value}"`);
@@ -70,18 +78,19 @@ export function parseArgs(argv: string[]): { args: ParsedArgs } | { error: Sluic
       } else if (flagKeys[name]) {
         flags[flagKeys[name]] = value;
       } else {
-        const near = nearestName(name, [...Object.keys(flagKeys), "config", "set", "help", "version"]);
+        const near = nearestName(name, [...Object.keys(flagKeys), "config", "out", "set", "help", "version"]);
         return fail(`unknown flag --${name}${near ? `; did you mean --${near}?` : ""}`);
       }
       continue;
     }
     if (command !== undefined) return fail(`unexpected argument "${arg}"`);
-    if (arg !== "dev" && arg !== "start" && arg !== "check") {
+    if (arg !== "dev" && arg !== "start" && arg !== "check" && arg !== "build") {
       const near = nearestName(arg, commands);
-      return fail(`unknown command "${arg}"; ${near ? `did you mean "${near}"?` : "the commands are dev, start and check"}`);
+      return fail(`unknown command "${arg}"; ${near ? `did you mean "${near}"?` : "the commands are dev, start, check and build"}`);
     }
     command = arg;
   }
   if (command === undefined) return { args: { command: "help", flags } };
-  return { args: { command, flags, ...(configFile ? { configFile } : {}) } };
+  if (outDir !== undefined && command !== "build") return fail(`--out is for build`);
+  return { args: { command, flags, ...(configFile ? { configFile } : {}), ...(outDir ? { outDir } : {}) } };
 }

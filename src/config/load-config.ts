@@ -166,7 +166,8 @@ function findConfigFile(src: ConfigSources): string | undefined {
   return configFileNames.map((n) => path.join(src.cwd, n)).find((f) => existsSync(f));
 }
 
-async function readConfigFile(file: string, cwd: string): Promise<{ value: unknown } | { error: SluiceError }> {
+/** Reads a config file's default export (a .json file's value), without validating it. */
+export async function readConfigFile(file: string, cwd: string): Promise<{ value: unknown } | { error: SluiceError }> {
   const fail = (reason: string) => ({ error: sluiceError("SLUICE_CONFIG_LOAD_FAILED", { file: path.relative(cwd, file) || file, reason }) });
   try {
     if (file.endsWith(".json")) return { value: JSON.parse(readFileSync(file, "utf8")) };

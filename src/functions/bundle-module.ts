@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import * as esbuild from "esbuild";
+import type * as esbuild from "esbuild";
 
 export interface Bundle {
   /** file: URL of the bundle on disk, ready for `import()`. */
@@ -31,6 +31,9 @@ export async function bundleModule(
 ): Promise<{ ok: true; bundle: Bundle } | { ok: false; message: string }> {
   const base = path.basename(file).replace(/\.[cm]?[jt]s$/, "");
   const outFile = path.join(outDir, `${base}.mjs`);
+  // Imported on first use: a built artifact (sluice build) never bundles,
+  // and runs where the esbuild package is not installed.
+  const esbuild = await import("esbuild");
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await esbuild.build({

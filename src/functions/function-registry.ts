@@ -4,6 +4,7 @@ import { sluiceError, type SluiceError } from "../errors.js";
 import { checkConflicts } from "./check-conflicts.js";
 import { findFunctionFiles } from "./find-function-files.js";
 import { loadFunctionFile, type LoadedFunction, type LoadOutcome } from "./load-function-file.js";
+import { loadPrebuiltFunction, type PrebuiltFunction } from "./load-prebuilt-function.js";
 
 export interface ReloadReport {
   errors: SluiceError[];
@@ -37,6 +38,8 @@ export class FunctionRegistry {
     readonly functionsDir: string,
     private readonly bundleDir: string,
     private readonly reservedServices: ReadonlyMap<string, "built-in" | "proxy">,
+    /** A built artifact's functions: imported as they are, never bundled. */
+    private readonly prebuilt?: PrebuiltFunction[],
   ) {}
 
   list(): LoadedFunction[] {
@@ -62,6 +65,7 @@ export class FunctionRegistry {
   }
 
   async #build(previous: Map<string, LoadedFunction>): Promise<{ next: Map<string, LoadedFunction>; errors: SluiceError[]; failed: ReloadReport["failed"] }> {
+    if (this.prebuilt) return this.#check(previous, await Promise.all(this.prebuilt.map(loadPrebuiltFunction)));
     if (!existsSync(this.functionsDir)) {
       const dir = path.relative(process.cwd(), this.functionsDir) || this.functionsDir;
       return { next: previous, errors: [sluiceError("SLUICE_FUNCTIONS_DIR_MISSING", { dir })], failed: [] };
@@ -71,6 +75,11 @@ export class FunctionRegistry {
       const held = this.hold?.(f);
       return held ? Promise.resolve({ ok: false, file: f, inputs: [f], error: held }) : loadFunctionFile(f, this.functionsDir, this.bundleDir);
     }));
+    return this.#check(previous, outcomes);
+  }
+
+  /** Keeps what loaded, and refuses conflicts between files. */
+  #check(previous: Map<string, LoadedFunction>, outcomes: LoadOutcome[]): { next: Map<string, LoadedFunction>; errors: SluiceError[]; failed: ReloadReport["failed"] } {
     const errors: SluiceError[] = [];
     const failed: ReloadReport["failed"] = [];
     const next = new Map<string, LoadedFunction>();

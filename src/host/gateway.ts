@@ -4,11 +4,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Code } from "@connectrpc/connect";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { pino } from "pino";
+import { describeArtifact, type RunningArtifact } from "../artifact/artifact-manifest.js";
 import type { SluiceConfig } from "../config/config.js";
 import { rpcError, sluiceError, SluiceError } from "../errors.js";
 import { createBundleCacheDir } from "../functions/bundle-cache-dir.js";
 import { FunctionRegistry, type ReloadReport } from "../functions/function-registry.js";
 import type { LoadedFunction } from "../functions/load-function-file.js";
+import { prebuiltFunctions } from "../functions/load-prebuilt-function.js";
 import { DeadlineTimers } from "../limits/deadline-timers.js";
 import { GatewayLimits } from "../limits/gateway-limits.js";
 import { unmatchedLimitNames } from "../limits/limits-config.js";
@@ -25,7 +27,7 @@ import { InFlight } from "./in-flight.js";
 import { Listener } from "./listener.js";
 import { RouteTable, type Route } from "./route-table.js";
 import { RpcDispatch } from "./rpc-dispatch.js";
-import { loadDescriptors } from "../upstream/load-descriptors.js";
+import { loadDescriptors, loadPrebuiltDescriptors } from "../upstream/load-descriptors.js";
 import { createProxyRoutes } from "../upstream/proxy-routes.js";
 import { UpstreamRegistry } from "../upstream/upstream-registry.js";
 import { createRequestIdGenerator } from "./request-id.js";
@@ -41,6 +43,8 @@ const afterDrainGraceMs = 2_000;
 export interface GatewayOptions {
   /** Count calls per route for /metrics and the status page (the admin listener is on). */
   metrics?: boolean;
+  /** Serve the prebundled functions of this built artifact (sluice build). */
+  artifact?: RunningArtifact;
 }
 
 /**
@@ -59,7 +63,9 @@ export class Gateway {
   #proxyRoutes: Route[] = [];
   /** The backends of `upstreams`: pooled connections for proxy routes and ctx.upstream. */
   readonly upstreams: UpstreamRegistry;
-  readonly #bundleDir: { dir: string; remove(): void };
+  /** Where function files are bundled; none when serving a built artifact. */
+  readonly #bundleDir: { dir: string; remove(): void } | undefined;
+  readonly #artifact: RunningArtifact | undefined;
   /** Metrics and tracing of the calls (src/observe/). */
   readonly telemetry: Telemetry;
   /** Flow limits, overload protection and their counters (limits.stats). */
@@ -68,6 +74,7 @@ export class Gateway {
   #closing: Promise<void> | undefined;
 
   constructor(readonly config: SluiceConfig, opts: GatewayOptions = {}) {
+    const artifact = opts.artifact;
     const tls = config.tls ? readTls(config.tls) : undefined;
     const requestId = createRequestIdGenerator();
     const cors = new CorsPolicy(config.cors);
@@ -104,11 +111,12 @@ export class Gateway {
         return this.#listener.server as never;
       },
     });
-    this.#bundleDir = createBundleCacheDir(config.cacheDir);
+    this.#artifact = artifact;
+    this.#bundleDir = artifact ? undefined : createBundleCacheDir(config.cacheDir);
     const reserved = new Map<string, "built-in" | "proxy">([["grpc.health.v1.Health", "built-in"]]);
     if (config.reflection) for (const name of reflectionServiceNames) reserved.set(name, "built-in");
     for (const r of config.routes) reserved.set(r.name.split("/")[0]!, "proxy");
-    this.registry = new FunctionRegistry(config.functionsDir, this.#bundleDir.dir, reserved);
+    this.registry = new FunctionRegistry(config.functionsDir, this.#bundleDir?.dir ?? "", reserved, artifact && prebuiltFunctions(artifact));
     this.#builtInRoutes = createRoutes(healthRouteSource(this.health), config, this.#admissionFor);
     if (config.reflection) {
       for (const source of reflectionRouteSources(() => this.table.list())) this.#builtInRoutes.push(...createRoutes(source, config, this.#admissionFor));
@@ -119,8 +127,15 @@ export class Gateway {
       done();
     });
     cors.register(this.app);
-    void registerHttpCompression(this.app);
-    registerHttpEndpoints(this.app, this.health, this.upstreams);
+    if (config.staticDir) void registerHttpCompression(this.app);
+    const built = artifact && describeArtifact(artifact.manifest);
+    registerHttpEndpoints(this.app, this.health, this.upstreams, built);
+    if (built) {
+      // Which build is running, for whoever reads the logs of a rollout.
+      const sameMajor = built.builtForNode.split(".")[0] === process.version.split(".")[0];
+      log[sameMajor ? "info" : "warn"]({ artifact: built.hash, sluice: built.sluice, builtForNode: built.builtForNode, node: process.version },
+        sameMajor ? "serving a built artifact" : `serving a built artifact made for Node ${built.builtForNode} on Node ${process.version}; run it on the Node version it was built for`);
+    }
     registerStaticFiles(this.app, config.staticDir);
   }
 
@@ -141,10 +156,14 @@ export class Gateway {
   async #loadProxyRoutes(): Promise<SluiceError[]> {
     if (this.config.routes.length === 0) return [];
     let descriptors;
+    // A built artifact carries them, bundled (see sluice build).
+    const artifact = this.#artifact;
+    const from = artifact ? path.join(artifact.dir, artifact.manifest.descriptors ?? "app/descriptors.mjs") : this.config.protoGenDir;
     try {
-      descriptors = await loadDescriptors(this.config.protoGenDir, this.#bundleDir.dir);
+      if (artifact && artifact.manifest.descriptors === undefined) throw new Error("the artifact has none: sluice build found no generated code");
+      descriptors = artifact ? await loadPrebuiltDescriptors(from) : await loadDescriptors(from, this.#bundleDir!.dir);
     } catch (e) {
-      return [sluiceError("SLUICE_PROXY_DESCRIPTORS_UNAVAILABLE", { dir: path.relative(process.cwd(), this.config.protoGenDir) || this.config.protoGenDir, reason: e instanceof Error ? e.message : String(e) })];
+      return [sluiceError("SLUICE_PROXY_DESCRIPTORS_UNAVAILABLE", { dir: path.relative(process.cwd(), from) || from, reason: e instanceof Error ? e.message : String(e) })];
     }
     const { routes, errors } = createProxyRoutes(this.config, descriptors, this.upstreams, this.#admissionFor);
     this.#proxyRoutes = routes;
@@ -207,7 +226,7 @@ export class Gateway {
     await closed;
     // Calls are over: the upstream connections can go (calls in flight there finished with ours).
     await this.upstreams.close(afterDrainGraceMs);
-    this.#bundleDir.remove();
+    this.#bundleDir?.remove();
     // What the limits did over the process's life, for whoever reads the last lines.
     this.log.info({ limits: this.limits.stats.nonZero() }, "shut down");
   }

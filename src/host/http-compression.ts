@@ -1,4 +1,3 @@
-import fastifyCompress from "@fastify/compress";
 import type { FastifyInstance } from "fastify";
 
 /**
@@ -11,7 +10,11 @@ import type { FastifyInstance } from "fastify";
  * - Request decompression is off: it would start reading the raw request
  *   body in a preParsing hook, stealing the bytes Connect reads itself
  *   (Connect unary requests legitimately carry Content-Encoding).
+ *
+ * The gateway registers it only with a staticDir: the other plain responses
+ * are too small to compress, and loading the plugin is a tenth of a built
+ * artifact's start-up.
  */
 export function registerHttpCompression(app: FastifyInstance): Promise<void> {
-  return app.register(fastifyCompress, { global: true, globalDecompression: false, threshold: 1024 }) as unknown as Promise<void>;
+  return app.register(import("@fastify/compress"), { global: true, globalDecompression: false, threshold: 1024 }) as unknown as Promise<void>;
 }

@@ -1,13 +1,14 @@
-import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
 
 /**
  * GET requests for paths that are not RPCs: a file from `staticDir` (config
  * staticDir; index.html for a folder), or a plain 404 when there is none.
+ * @fastify/static is loaded only when there is a staticDir (it is a tenth of
+ * a built artifact's start-up).
  */
 export function registerStaticFiles(app: FastifyInstance, staticDir: string | undefined): void {
   void app.register(async (scope) => {
-    if (staticDir) await scope.register(fastifyStatic, { root: staticDir, serve: false });
+    if (staticDir) await scope.register(import("@fastify/static"), { root: staticDir, serve: false });
     scope.get("/*", (req, reply) => {
       const url = req.raw.url ?? "/";
       const q = url.indexOf("?");

@@ -1,5 +1,6 @@
 import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { createRegistry, type DescFile, type Registry } from "@bufbuild/protobuf";
 import { bundleModule } from "../functions/bundle-module.js";
 
@@ -12,6 +13,25 @@ const generated = /_pb\.(ts|mts|js|mjs)$/;
  * together, as function files are, and imported once.
  */
 export async function loadDescriptors(dir: string, bundleDir: string): Promise<Registry> {
+  const files = await findGeneratedFiles(dir);
+  const entry = path.join(bundleDir, "descriptors-entry.mjs");
+  await writeFile(entry, files.map((f, i) => `export * as m${i} from ${JSON.stringify(f)};\n`).join(""));
+  const built = await bundleModule(entry, path.join(bundleDir, "descriptors"));
+  if (!built.ok) throw new Error(`cannot load the generated code under ${dir}: ${built.message}`);
+  return registryOf((await import(built.bundle.url)) as Record<string, Record<string, unknown>>);
+}
+
+/**
+ * The same registry from a built artifact, whose descriptors module
+ * (`sluice build` bundles it like `loadDescriptors` does, with the
+ * functions) re-exports every generated file.
+ */
+export async function loadPrebuiltDescriptors(file: string): Promise<Registry> {
+  return registryOf((await import(pathToFileURL(file).href)) as Record<string, Record<string, unknown>>);
+}
+
+/** Every `*_pb` file under `dir`, sorted. */
+export async function findGeneratedFiles(dir: string): Promise<string[]> {
   const files: string[] = [];
   async function walk(folder: string): Promise<void> {
     for (const entry of await readdir(folder, { withFileTypes: true })) {
@@ -21,12 +41,10 @@ export async function loadDescriptors(dir: string, bundleDir: string): Promise<R
     }
   }
   await walk(dir);
-  files.sort();
-  const entry = path.join(bundleDir, "descriptors-entry.mjs");
-  await writeFile(entry, files.map((f, i) => `export * as m${i} from ${JSON.stringify(f)};\n`).join(""));
-  const built = await bundleModule(entry, path.join(bundleDir, "descriptors"));
-  if (!built.ok) throw new Error(`cannot load the generated code under ${dir}: ${built.message}`);
-  const modules = (await import(built.bundle.url)) as Record<string, Record<string, unknown>>;
+  return files.sort();
+}
+
+function registryOf(modules: Record<string, Record<string, unknown>>): Registry {
   const descFiles: DescFile[] = [];
   for (const m of Object.values(modules)) {
     for (const v of Object.values(m)) if (isDescFile(v)) descFiles.push(v);

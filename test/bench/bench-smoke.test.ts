@@ -28,7 +28,7 @@ interface SmokeResults {
   stalledConsumer: { mode: string; streams: number; handlerPaused: boolean; handlerStoppedAfterCancel: boolean | null; problems: string[] }[];
   stalledLoad: { mode: string; streams: number; streamsOpen: number; problems: string[] }[];
   pacedClient: { messages: number; echoed: number; inOrder: boolean; status: string; problems: string[] };
-  coldStart: { functions: string; ok: boolean; problem?: string }[];
+  coldStart: { arm: string; functions: string; ok: boolean; problem?: string }[];
   fixedRate: { arm: string; rounds: { achievedRps: number; failed: number }[] }[];
   workers: { workers: number; rounds: { rps: number; failed: number }[] }[];
   proxy: { arm: string; rounds: { rps: number; streamOneMps: number; upstreamConnections: number; failed: number }[] }[];
@@ -138,9 +138,11 @@ describeWithTool(h2load, "benchmark harness (--smoke)", {}, () => {
     assert.equal(p.status, "0");
   });
 
-  test("cold start reaches a first successful RPC with the examples and with generated functions", () => {
-    assert.equal(results.coldStart.length, 2);
-    for (const c of results.coldStart) assert.ok(c.ok, `${c.functions}: ${c.problem}`);
+  test("cold start reaches a first successful RPC with the examples and with generated functions, started each way", () => {
+    // sluice start, the built artifact with its compile cache, and without; each with both function sets.
+    const expected = ["start", "artifact", "artifact-no-cache"].flatMap((arm) => [`${arm}, examples (functions/)`, `${arm}, 50 generated`]);
+    assert.deepEqual(results.coldStart.map((c) => `${c.arm}, ${c.functions}`).sort(), expected.sort());
+    for (const c of results.coldStart) assert.ok(c.ok, `${c.arm}, ${c.functions}: ${c.problem}`);
   });
 
   test("fixed-rate, workers and proxy arms all answer without a failed call", () => {

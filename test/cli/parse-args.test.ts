@@ -18,3 +18,14 @@ test("mistakes are usage errors", () => {
     assert.equal(r.error.code, "SLUICE_CLI_USAGE");
   }
 });
+
+test("build takes --out; --out with another command is a usage error", () => {
+  assert.deepEqual(parseArgs(["build", "--out", "dist/x", "--set", "typeCheck=off"]), { args: { command: "build", flags: { typeCheck: "off" }, outDir: "dist/x" } });
+  assert.deepEqual(parseArgs(["build"]), { args: { command: "build", flags: {} } });
+  const r = parseArgs(["start", "--out", "x"]);
+  assert.ok("error" in r);
+  assert.match(r.error.message, /--out is for build/);
+  const near = parseArgs(["biuld"]);
+  assert.ok("error" in near);
+  assert.match(near.error.message, /did you mean "build"/);
+});

@@ -43,7 +43,7 @@ describe("bad values are refused with key, value, source and what is allowed", (
     assert.match(r.stderr, /SLUICE_TLS_FILE_UNREADABLE: config tls\.cert: cannot read \S+missing\.pem \(ENOENT\)/);
   });
   test("an unknown flag or command", async () => {
-    assert.match((await runCli(["serve"])).stderr, /SLUICE_CLI_USAGE: unknown command "serve"; the commands are dev, start and check/);
+    assert.match((await runCli(["serve"])).stderr, /SLUICE_CLI_USAGE: unknown command "serve"; the commands are dev, start, check and build/);
     assert.match((await runCli(["strat"])).stderr, /SLUICE_CLI_USAGE: unknown command "strat"; did you mean "start"\?/);
     assert.match((await runCli(["start", "--prot", "1"])).stderr, /SLUICE_CLI_USAGE: unknown flag --prot; did you mean --port\?/);
     assert.match((await runCli(["check", "--set", "cors.orgins=x"])).stderr, /SLUICE_CONFIG_UNKNOWN_KEY: config key cors\.orgins \(from command line\) is not a Sluice option; did you mean "cors\.origins"\?/);

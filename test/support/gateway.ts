@@ -39,10 +39,21 @@ export interface RunningGateway {
  */
 export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGateway> {
   const args = [cli, opts.command ?? "start", "--port", "0", "--functions", opts.functionsDir ?? probeFunctions, ...(opts.args ?? [])];
-  const child = spawn(process.execPath, args, {
-    cwd: opts.cwd ?? root,
-    env: { ...process.env, SLUICE_LOG_LEVEL: "info", ...opts.env },
+  return launchGateway(process.execPath, args, { cwd: opts.cwd ?? root, env: { ...process.env, SLUICE_LOG_LEVEL: "info", ...opts.env } });
+}
+
+/**
+ * Runs `command args` (a gateway in any form: the CLI, a built artifact) and
+ * resolves once it prints its listening address. `env` is the whole
+ * environment; `uid`/`gid` run it as another user (when the tests run as root).
+ */
+export async function launchGateway(command: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; uid?: number; gid?: number }): Promise<RunningGateway> {
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: opts.env,
     stdio: ["ignore", "pipe", "pipe"],
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
   let out = "";
   const listeners = new Set<() => void>();

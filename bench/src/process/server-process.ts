@@ -26,6 +26,8 @@ export interface StartOptions {
   /** Node flags before the script, e.g. ["--cpu-prof"]. */
   nodeFlags?: string[];
   readyTimeoutMs?: number;
+  /** Added to the (SLUICE_*-free) environment. */
+  env?: Record<string, string>;
 }
 
 // Not "sluice admin listening on": the admin listener of the metrics arm.
@@ -40,7 +42,7 @@ export async function startServer(name: string, argv: string[], opts: StartOptio
   const spawnedAt = performance.now();
   const child = spawn(command[0]!, command.slice(1), {
     cwd: repoRoot,
-    env: cleanEnv(),
+    env: { ...cleanEnv(), ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

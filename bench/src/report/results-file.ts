@@ -71,7 +71,7 @@ export function listFailures(r: Omit<BenchResults, "failures">): string[] {
   }
   for (const s of r.stalledLoad ?? []) for (const p of s.problems) out.push(`stalled load (${s.mode}, ${s.streams} stream(s)): ${p}`);
   for (const p of r.pacedClient?.problems ?? []) out.push(`paced client: ${p}`);
-  for (const c of r.coldStart) if (!c.ok) out.push(`cold start ${c.functions}: ${c.problem ?? "failed"}`);
+  for (const c of r.coldStart) if (!c.ok) out.push(`cold start ${c.label}, ${c.functions}: ${c.problem ?? "failed"}`);
   for (const f of r.fixedRate) {
     if (f.rounds.length === 0) out.push(`fixed rate ${f.arm}: no round`);
     for (const x of f.rounds) if (x.failed > 0) out.push(`fixed rate ${f.arm} round ${x.round}: ${x.failed} requests failed`);

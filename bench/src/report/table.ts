@@ -1,5 +1,6 @@
 import type { Spread } from "./summary.js";
 import type { BenchResults } from "./results-file.js";
+import type { ColdStartResult } from "../scenarios/cold-start.js";
 import type { ProfileResult } from "../scenarios/cpu-profile.js";
 
 export type TableStyle = "plain" | "markdown";
@@ -177,12 +178,7 @@ export function formatResults(r: BenchResults, style: TableStyle): string {
     ));
   }
 
-  parts.push(h("Cold start (exec of the start command → first successful RPC)"));
-  parts.push(formatTable(
-    ["functions", "listening ms", "first RPC ms", "runs"],
-    r.coldStart.map((c) => [c.functions, spread(c.summary?.listeningMs), spread(c.summary?.firstRpcMs), c.ok ? String(c.runs.length) : `failed: ${c.problem}`]),
-    style,
-  ));
+  parts.push(formatColdStart(r.coldStart, style));
 
   if (r.profile) parts.push(formatProfile(r.profile, style));
 
@@ -191,6 +187,19 @@ export function formatResults(r: BenchResults, style: TableStyle): string {
     parts.push(r.failures.map((f) => `- ${f}`).join("\n"));
   }
   return parts.join("\n\n");
+}
+
+/** The cold-start table: every arm and function set, median (min–max) over the runs. */
+export function formatColdStart(results: ColdStartResult[], style: TableStyle = "plain"): string {
+  const h = (title: string) => (style === "markdown" ? `#### ${title}` : `${title}\n${"=".repeat(title.length)}`);
+  return [
+    h(`Cold start (exec of the start command → first successful RPC; Node ${results[0]?.node ?? "?"})`),
+    formatTable(
+      ["start", "functions", "listening ms", "first RPC ms", "RSS MB", "runs"],
+      results.map((c) => [c.label, c.functions, spread(c.summary?.listeningMs), spread(c.summary?.firstRpcMs), spread(c.summary?.rssMb), c.ok ? String(c.runs.length) : `failed: ${c.problem}`]),
+      style,
+    ),
+  ].join("\n\n");
 }
 
 /** The CPU profile's top frames and owners. */

@@ -1,10 +1,13 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { sluiceArgv } from "../arms/arm-catalog.js";
 import { exchange } from "../load/http2-exchange.js";
-import { exampleFunctions } from "../paths.js";
-import { startServer } from "../process/server-process.js";
+import { exampleFunctions, gatewayCli, repoRoot } from "../paths.js";
+import { memory } from "../process/proc-stats.js";
+import { cleanEnv, startServer } from "../process/server-process.js";
 import { spread, type Spread } from "../report/summary.js";
-import { round, type BenchContext } from "./bench-context.js";
+import { mib, round, type BenchContext } from "./bench-context.js";
 import { generateFunctions } from "./generate-functions.js";
 
 export interface ColdStartRun {
@@ -12,19 +15,34 @@ export interface ColdStartRun {
   listeningMs: number;
   /** exec → first successful RPC (HTTP 200 with the expected answer). */
   firstRpcMs: number;
+  /** Resident memory right after the first RPC. */
+  rssMb: number;
 }
 
+/** How the gateway is started. */
+export type ColdStartArm = "start" | "artifact" | "artifact-no-cache";
+
+export const coldStartArmLabels: Record<ColdStartArm, string> = {
+  start: "sluice start (bundles at start-up)",
+  artifact: "built artifact (sluice build), compile cache warmed",
+  "artifact-no-cache": "built artifact, no compile cache",
+};
+
 export interface ColdStartResult {
+  arm: ColdStartArm;
+  label: string;
   functions: string;
   functionCount: number;
   rpc: string;
+  /** Node.js version the gateway ran on (the harness's own). */
+  node: string;
   runs: ColdStartRun[];
   ok: boolean;
   problem?: string;
-  summary?: { listeningMs: Spread; firstRpcMs: Spread };
+  summary?: { listeningMs: Spread; firstRpcMs: Spread; rssMb: Spread };
 }
 
-interface Target {
+interface FunctionSet {
   functions: string;
   functionCount: number;
   dir: string;
@@ -33,15 +51,31 @@ interface Target {
   expect: (json: Record<string, unknown>) => boolean;
 }
 
+interface Target {
+  arm: ColdStartArm;
+  set: FunctionSet;
+  argv: string[];
+  env?: Record<string, string>;
+}
+
 /**
- * Cold start: time from exec of the production start command to the first
- * successful RPC, with the example functions and with generated ones. The
- * first RPC is a Connect JSON call on a fresh h2c connection, sent as soon
- * as the gateway prints its address.
+ * Cold start: time from exec of a start command to the first successful RPC,
+ * with the example functions and with generated ones, for three ways of
+ * starting:
+ *
+ * - `sluice start`, which bundles every function file at start-up;
+ * - a built artifact (`sluice build`, then `node <artifact>/sluice.mjs start`)
+ *   whose compile cache was warmed by one `check` beforehand, as the
+ *   container image does when it is built (wrangler-free-deploy/container);
+ * - the same artifact with Node's compile cache off (a fresh host or Node 20).
+ *
+ * The first RPC is a Connect JSON call on a fresh h2c connection, sent as
+ * soon as the gateway prints its address. Every start runs on the harness's
+ * own Node (run the harness with Node 24 for the primary target's figures).
  */
 export async function runColdStart(ctx: BenchContext): Promise<ColdStartResult[]> {
   const generated = generateFunctions(path.join(ctx.scratchDir, "cold-functions"), ctx.plan.coldStart.generatedFunctions);
-  const targets: Target[] = [
+  const sets: FunctionSet[] = [
     {
       functions: "examples (functions/)",
       functionCount: 4,
@@ -59,37 +93,89 @@ export async function runColdStart(ctx: BenchContext): Promise<ColdStartResult[]
       expect: (j) => j.id === "cold" && j.text === "start",
     },
   ];
-  const results: ColdStartResult[] = targets.map((t) => ({ functions: t.functions, functionCount: t.functionCount, rpc: t.path, runs: [], ok: true }));
-  // Interleaved too: examples, generated, examples, generated ...
+  const targets: Target[] = [];
+  const problems = new Map<FunctionSet, string>();
+  for (const [i, set] of sets.entries()) {
+    targets.push({ arm: "start", set, argv: sluiceArgv(set.dir) });
+    const artifact = path.join(ctx.scratchDir, `cold-artifact-${i}`);
+    const built = buildArtifact(set.dir, artifact, ctx);
+    if (built) {
+      problems.set(set, built);
+      continue;
+    }
+    const argv = [path.join(artifact, "sluice.mjs"), "start", "--port", "0", "--host", "127.0.0.1", "--log-level", "warn"];
+    targets.push({ arm: "artifact", set, argv }, { arm: "artifact-no-cache", set, argv, env: { NODE_DISABLE_COMPILE_CACHE: "1" } });
+  }
+  const results = targets.map((t): ColdStartResult => ({
+    arm: t.arm,
+    label: coldStartArmLabels[t.arm],
+    functions: t.set.functions,
+    functionCount: t.set.functionCount,
+    rpc: t.set.path,
+    node: process.version,
+    runs: [],
+    ok: true,
+  }));
+  for (const [set, problem] of problems) {
+    results.push({ arm: "artifact", label: coldStartArmLabels.artifact, functions: set.functions, functionCount: set.functionCount, rpc: set.path, node: process.version, runs: [], ok: false, problem });
+  }
+  // Interleaved: every target once per round, so drift hits them alike.
   for (let n = 1; n <= ctx.plan.coldStart.runs; n++) {
     for (const [i, t] of targets.entries()) {
       const r = results[i]!;
+      if (!r.ok) continue;
       try {
         r.runs.push(await coldStartOnce(t, ctx));
-        ctx.log(`cold start ${n}/${ctx.plan.coldStart.runs} ${t.functions}: ${Math.round(r.runs.at(-1)!.firstRpcMs)} ms to first RPC`);
+        ctx.log(`cold start ${n}/${ctx.plan.coldStart.runs} ${t.arm}, ${t.set.functions}: ${Math.round(r.runs.at(-1)!.firstRpcMs)} ms to first RPC`);
       } catch (e) {
         r.ok = false;
         r.problem = e instanceof Error ? e.message : String(e);
-        ctx.log(`cold start ${t.functions} FAILED: ${r.problem}`);
+        ctx.log(`cold start ${t.arm}, ${t.set.functions} FAILED: ${r.problem}`);
       }
     }
   }
   for (const r of results) {
     if (r.runs.length === 0) continue;
-    r.summary = { listeningMs: spread(r.runs.map((x) => x.listeningMs)), firstRpcMs: spread(r.runs.map((x) => x.firstRpcMs)) };
+    r.summary = {
+      listeningMs: spread(r.runs.map((x) => x.listeningMs)),
+      firstRpcMs: spread(r.runs.map((x) => x.firstRpcMs)),
+      rssMb: spread(r.runs.map((x) => x.rssMb)),
+    };
   }
   return results;
 }
 
+/**
+ * `sluice build` of one functions folder, then one untimed `check` from the
+ * artifact with its compile cache folder present, which fills the cache as
+ * the container build does. Returns a problem, or undefined.
+ */
+function buildArtifact(functionsDir: string, out: string, ctx: BenchContext): string | undefined {
+  rmSync(out, { recursive: true, force: true });
+  const env = cleanEnv();
+  // The harness's own Node builds it, so the artifact targets that version.
+  const build = spawnSync(process.execPath, [gatewayCli, "build", "--functions", functionsDir, "--out", out, "--set", "typeCheck=off"], { cwd: repoRoot, env, encoding: "utf8", timeout: 120_000 });
+  if (build.status !== 0) return `sluice build failed: ${build.stdout}${build.stderr}`;
+  ctx.log(`built ${path.relative(repoRoot, out)} (${/content hash (\w{12})/.exec(build.stdout)?.[1] ?? "?"}…)`);
+  mkdirSync(path.join(out, ".compile-cache"));
+  const warm = spawnSync(process.execPath, [path.join(out, "sluice.mjs"), "check"], { cwd: out, env, encoding: "utf8", timeout: 60_000 });
+  if (warm.status !== 0) return `warming the compile cache (sluice.mjs check) failed: ${warm.stdout}${warm.stderr}`;
+  return undefined;
+}
+
 async function coldStartOnce(t: Target, ctx: BenchContext): Promise<ColdStartRun> {
-  const gateway = await startServer(`sluice (cold start, ${t.functions})`, sluiceArgv(t.dir), { pin: ctx.cores.server, readyTimeoutMs: 60_000 });
+  const gateway = await startServer(`sluice (cold start, ${t.arm}, ${t.set.functions})`, t.argv, { pin: ctx.cores.server, readyTimeoutMs: 60_000, ...(t.env ? { env: t.env } : {}) });
   try {
     const headers = { "content-type": "application/json", "connect-protocol-version": "1" };
-    const res = await exchange(gateway.url, t.path, { headers, body: Buffer.from(t.body) });
+    const res = await exchange(gateway.url, t.set.path, { headers, body: Buffer.from(t.set.body) });
     const answeredAt = performance.now();
-    if (res.status !== 200) throw new Error(`first RPC ${t.path}: HTTP ${res.status}: ${res.body.toString().slice(0, 200)}`);
-    if (!t.expect(JSON.parse(res.body.toString()) as Record<string, unknown>)) throw new Error(`first RPC ${t.path}: unexpected answer ${res.body.toString().slice(0, 200)}`);
-    return { listeningMs: round(gateway.listeningAt - gateway.spawnedAt, 1), firstRpcMs: round(answeredAt - gateway.spawnedAt, 1) };
+    if (res.status !== 200) throw new Error(`first RPC ${t.set.path}: HTTP ${res.status}: ${res.body.toString().slice(0, 200)}`);
+    if (!t.set.expect(JSON.parse(res.body.toString()) as Record<string, unknown>)) throw new Error(`first RPC ${t.set.path}: unexpected answer ${res.body.toString().slice(0, 200)}`);
+    return {
+      listeningMs: round(gateway.listeningAt - gateway.spawnedAt, 1),
+      firstRpcMs: round(answeredAt - gateway.spawnedAt, 1),
+      rssMb: mib(memory(gateway.pid).rssBytes),
+    };
   } finally {
     await gateway.stop();
   }
