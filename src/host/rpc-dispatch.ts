@@ -20,6 +20,7 @@ import type { Exchange } from "../rpc/exchange.js";
 import { FunctionCall, type QueryMessage } from "../rpc/function-call.js";
 import { H1Exchange } from "../rpc/h1-exchange.js";
 import { H2Exchange } from "../rpc/h2-exchange.js";
+import { QueuedCall } from "../rpc/queued-call.js";
 import { TextExchange } from "../rpc/text-exchange.js";
 import { ProxyCall } from "../upstream/proxy-call.js";
 import type { Abortable } from "./in-flight.js";
@@ -200,7 +201,7 @@ export class RpcDispatch {
     const call = route.kind === "proxy" ? new ProxyCall(x, route, type, wire, env, requestId) : new FunctionCall(x, route, type, wire, env, requestId);
     if (x instanceof TextExchange) x.onBadBody = (e) => call.abort(e);
     started?.(call);
-    if (verdict === mustQueue) call.queue(query);
+    if (verdict === mustQueue) new QueuedCall(call, x, route, type.protocol, env, requestId, query).enqueue();
     else call.run(query);
   }
 

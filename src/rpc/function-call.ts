@@ -5,7 +5,6 @@ import { context } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { rpcError } from "../errors.js";
 import type { FunctionRoute } from "../host/route-table.js";
-import { queued, type AdmissionWaiter } from "../limits/admission.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
 import type { CallObserver } from "../observe/call-observer.js";
 import { OutboundQueue } from "../limits/outbound-queue.js";
@@ -18,7 +17,6 @@ import { copyMetadata, headerValue } from "../protocol/metadata.js";
 import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
 import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "./call-env.js";
-import { answerEarlyError } from "./early-answer.js";
 import type { Exchange } from "./exchange.js";
 import { CallContext, type ContextSource } from "./handler-context.js";
 import { InboundMessages } from "./inbound-messages.js";
@@ -63,14 +61,14 @@ export interface QueryMessage {
  * and the deadline is a node in a shared timer list, not a timer.
  *
  * Limits: the dispatch admits the call first (Admission; a queued call
- * waits as an AdmissionWaiter). The deadline node also carries
+ * waits as a QueuedCall and runs once admitted). The deadline node also carries
  * maxDurationMs and firstMessageTimeoutMs. Streams get a StreamGovernor
  * when their route sets per-stream limits, and their responses go through
  * an OutboundQueue (bounded memory, slow-consumer policy). The route's slot
  * and the connection's stream slot are released only once the call is over
  * and the handler has returned.
  */
-export class FunctionCall implements ContextSource, Deadlined, MessageSink, AdmissionWaiter {
+export class FunctionCall implements ContextSource, Deadlined, MessageSink {
   // Deadlined: maintained by DeadlineTimers.
   deadlineAt = 0;
   deadlineList: Deadlined["deadlineList"] = undefined;
@@ -113,8 +111,6 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink, Admi
   #outbound: OutboundQueue | undefined;
   #handlerRunning = false;
   #released = false;
-  /** A queued call's Connect GET message, kept until it is admitted. */
-  #query: QueryMessage | undefined;
 
   constructor(x: Exchange, route: FunctionRoute, type: RequestType, wire: Wire, env: CallEnv, requestId: string) {
     this.#x = x;
@@ -272,56 +268,6 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink, Admi
         return this.#abortWith(rpcError("SLUICE_LIMIT_FIRST_MESSAGE_TIMEOUT", Code.DeadlineExceeded, { route: route.name, ms: this.#env.limits.firstMessageTimeoutMs }), true);
       }
     }
-  }
-
-  // --- Admission (AdmissionWaiter) ----------------------------------------
-
-  /** Admission said `mustQueue`: the call waits in its route's queue for admitted() or refused(), or is refused at once. */
-  queue(query?: QueryMessage): void {
-    const verdict = this.#env.limits.admission.enqueue(this.#route.admission, this);
-    if (verdict !== queued) return this.refused(verdict);
-    this.#query = query;
-    this.#x.onClientGone(() => {
-      this.#env.limits.admission.withdraw(this.#route.admission, this);
-      this.#x.release();
-      this.#logEarly(Code.Canceled);
-    });
-  }
-
-  /** A route slot is the call's (at once, or after waiting in the queue). */
-  admitted(): void {
-    if (this.#x.clientGone) {
-      this.#env.limits.admission.release(this.#route.admission);
-      this.#x.release();
-      return;
-    }
-    const query = this.#query;
-    this.#query = undefined;
-    this.run(query);
-  }
-
-  /** Refused before running: answered in the call's protocol, as errors before a handler are. */
-  refused(error: ConnectError): void {
-    const x = this.#x;
-    if (!x.clientGone) {
-      const out: OutgoingHttpHeaders = { "x-request-id": this.requestId };
-      this.#env.cors.applyToResponse(headerValue(x.headers.origin), out);
-      try {
-        answerEarlyError(x, error, out);
-      } catch {
-        x.cancel();
-        x.release();
-      }
-    } else {
-      x.release();
-    }
-    this.#env.telemetry.refused(this.#route, this.#wire.protocol, error.code);
-    this.#logEarly(error.code);
-  }
-
-  #logEarly(code: Code): void {
-    const env = this.#env;
-    if (env.logCalls) env.log.info({ reqId: this.requestId, rpc: this.#route.path, code: Code[code], ms: Math.round((performance.now() - this.#started) * 10) / 10 }, "rpc");
   }
 
   // --- Reading the request ---------------------------------------------

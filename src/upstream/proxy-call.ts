@@ -4,7 +4,6 @@ import { toBinary, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { ProxyRoute } from "../host/route-table.js";
-import { queued, type AdmissionWaiter } from "../limits/admission.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
 import type { CallObserver } from "../observe/call-observer.js";
 import { startUpstreamSpan } from "../observe/telemetry.js";
@@ -19,7 +18,6 @@ import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
 import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "../rpc/call-env.js";
 import { rpcError } from "../errors.js";
-import { answerEarlyError } from "../rpc/early-answer.js";
 import type { Exchange } from "../rpc/exchange.js";
 import type { QueryMessage } from "../rpc/function-call.js";
 import { InboundMessages } from "../rpc/inbound-messages.js";
@@ -75,7 +73,7 @@ const alwaysForwarded = ["traceparent", "tracestate"];
  * the upstream's body only as fast as the client reads. The deadline, the
  * client going away and shutdown cancel the upstream call.
  */
-export class ProxyCall implements Deadlined, AdmissionWaiter {
+export class ProxyCall implements Deadlined {
   deadlineAt = 0;
   deadlineList: Deadlined["deadlineList"] = undefined;
   deadlinePrev: Deadlined | undefined = undefined;
@@ -104,8 +102,6 @@ export class ProxyCall implements Deadlined, AdmissionWaiter {
   #upstreamSpan: UpstreamSpan | undefined;
   /** With upstream metrics: when the upstream call began. */
   #forwardedAt = 0;
-  /** A queued call's Connect GET message, kept until it is admitted. */
-  #query: QueryMessage | undefined;
   /** The deadline node is limits maxDurationMs, shorter than the call's deadline. */
   #dueIsMaxDuration = false;
 
@@ -224,57 +220,6 @@ export class ProxyCall implements Deadlined, AdmissionWaiter {
       fail: (e) => this.#fail(e),
     });
     void this.#forwardStream(requests, deadline);
-  }
-
-  // --- Admission (AdmissionWaiter) ----------------------------------------
-
-  /** Admission said `mustQueue`: the call waits in its route's queue for admitted() or refused(), or is refused at once. */
-  queue(query?: QueryMessage): void {
-    const admission = this.#env.limits.admission;
-    const verdict = admission.enqueue(this.#route.admission, this);
-    if (verdict !== queued) return this.refused(verdict);
-    this.#query = query;
-    this.#x.onClientGone(() => {
-      admission.withdraw(this.#route.admission, this);
-      this.#x.release();
-      this.#logEarly(Code.Canceled);
-    });
-  }
-
-  /** A route slot is the call's (at once, or after waiting in the queue). */
-  admitted(): void {
-    if (this.#x.clientGone) {
-      this.#env.limits.admission.release(this.#route.admission);
-      this.#x.release();
-      return;
-    }
-    const query = this.#query;
-    this.#query = undefined;
-    this.run(query);
-  }
-
-  /** Refused before running (queue full, queue timeout, shutdown): answered as errors before a call are. */
-  refused(error: ConnectError): void {
-    const x = this.#x;
-    if (!x.clientGone) {
-      const out: OutgoingHttpHeaders = { "x-request-id": this.#requestId };
-      this.#env.cors.applyToResponse(headerValue(x.headers.origin), out);
-      try {
-        answerEarlyError(x, error, out);
-      } catch {
-        x.cancel();
-        x.release();
-      }
-    } else {
-      x.release();
-    }
-    this.#env.telemetry.refused(this.#route, this.#wire.protocol, error.code);
-    this.#logEarly(error.code);
-  }
-
-  #logEarly(code: Code): void {
-    const env = this.#env;
-    if (env.logCalls) env.log.info({ reqId: this.#requestId, rpc: this.#route.path, code: Code[code], ms: Math.round((performance.now() - this.#started) * 10) / 10 }, "rpc");
   }
 
   /** Ends the call now (drain timeout); the client gets `error`. */

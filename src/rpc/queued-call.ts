@@ -1,0 +1,85 @@
+import type { OutgoingHttpHeaders } from "node:http";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import type { Route } from "../host/route-table.js";
+import { queued, type AdmissionWaiter } from "../limits/admission.js";
+import type { RpcProtocol } from "../protocol/content-type.js";
+import { headerValue } from "../protocol/metadata.js";
+import type { CallEnv } from "./call-env.js";
+import { answerEarlyError } from "./early-answer.js";
+import type { Exchange } from "./exchange.js";
+import type { QueryMessage } from "./function-call.js";
+
+/** What waits: a function call or a proxy call, not yet run. */
+export interface WaitingCall {
+  run(query?: QueryMessage): void;
+}
+
+/**
+ * A call whose route had every maxConcurrent slot taken: it waits in the
+ * route's queue (Admission.enqueue) until a slot is handed to it
+ * (admitted: the call runs) or the wait ends without one (refused: queue
+ * full, queueTimeoutMs, shutdown), and leaves the queue if its client goes
+ * away first. Function calls and proxy calls wait the same way; the call
+ * itself is not touched until it runs.
+ */
+export class QueuedCall implements AdmissionWaiter {
+  readonly #since = performance.now();
+
+  constructor(
+    private readonly call: WaitingCall,
+    private readonly x: Exchange,
+    private readonly route: Route,
+    private readonly protocol: RpcProtocol,
+    private readonly env: CallEnv,
+    private readonly requestId: string,
+    /** A Connect GET request's message, kept until the call runs. */
+    private readonly query: QueryMessage | undefined,
+  ) {}
+
+  /** Joins the route's queue, or is refused at once when it is full. */
+  enqueue(): void {
+    const admission = this.env.limits.admission;
+    const verdict = admission.enqueue(this.route.admission, this);
+    if (verdict !== queued) return this.refused(verdict);
+    // The call's own run() replaces this callback once it runs.
+    this.x.onClientGone(() => {
+      admission.withdraw(this.route.admission, this);
+      this.x.release();
+      this.#log(Code.Canceled);
+    });
+  }
+
+  /** A route slot is the call's. */
+  admitted(): void {
+    if (this.x.clientGone) {
+      this.env.limits.admission.release(this.route.admission);
+      this.x.release();
+      return;
+    }
+    this.call.run(this.query);
+  }
+
+  /** Refused before running: answered in the call's protocol, as errors before a call starts are. */
+  refused(error: ConnectError): void {
+    const x = this.x;
+    if (!x.clientGone) {
+      const out: OutgoingHttpHeaders = { "x-request-id": this.requestId };
+      this.env.cors.applyToResponse(headerValue(x.headers.origin), out);
+      try {
+        answerEarlyError(x, error, out);
+      } catch {
+        x.cancel();
+        x.release();
+      }
+    } else {
+      x.release();
+    }
+    this.env.telemetry.refused(this.route, this.protocol, error.code);
+    this.#log(error.code);
+  }
+
+  #log(code: Code): void {
+    const env = this.env;
+    if (env.logCalls) env.log.info({ reqId: this.requestId, rpc: this.route.path, code: Code[code], ms: Math.round((performance.now() - this.#since) * 10) / 10 }, "rpc");
+  }
+}
