@@ -31,7 +31,9 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
   const specs = new Map(options.map((o) => [o.key, o]));
   const set = (spec: OptionSpec, raw: unknown, source: string) => {
     const parsed = parseOptionValue(spec, raw);
-    if ("expected" in parsed) errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: spec.key, value: raw, allowed: parsed.expected, source }));
+    // A secret stays out of the error, which goes to the logs.
+    const shown = spec.type.kind !== "token" ? raw : typeof raw === "string" ? `<hidden, ${raw.length} characters>` : `<hidden ${typeof raw}>`;
+    if ("expected" in parsed) errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: spec.key, value: shown, allowed: parsed.expected, source }));
     else values.set(spec.key, parsed.value);
   };
 

@@ -12,7 +12,9 @@ export type OptionType =
   | { kind: "bool" }
   | { kind: "enum"; values: readonly string[] }
   | { kind: "list"; of?: readonly string[] }
-  | { kind: "path" };
+  | { kind: "path" }
+  /** A secret sent in an HTTP header (a bearer token): never shown in an error. */
+  | { kind: "token" };
 
 export interface OptionSpec {
   /** Dotted key, as in the config file: `cors.origins`. */
@@ -128,8 +130,8 @@ export const options: readonly OptionSpec[] = [
     doc: "Port of the admin listener (/metrics, the status page, profiles), apart from the RPC port. auto: off in sluice start; in sluice dev, 9464, or a free port when 9464 is taken. 0 picks a free port. While it is off, calls are not counted." },
   { key: "admin.host", type: { kind: "string", nonEmpty: true }, default: "127.0.0.1",
     doc: "Address of the admin listener. Anything but a loopback address (127.0.0.0/8, ::1, localhost) requires admin.token." },
-  { key: "admin.token", type: { kind: "string", nonEmpty: true }, default: undefined,
-    doc: "Bearer token the admin listener requires (Authorization: Bearer <token>) on every endpoint but the status page's HTML. Required when admin.host is not loopback; unset on loopback: no token asked." },
+  { key: "admin.token", type: { kind: "token" }, default: undefined,
+    doc: "Bearer token the admin listener requires (Authorization: Bearer <token>) on every endpoint but the status page's HTML. Required when admin.host is not loopback; unset on loopback: no token asked. Visible ASCII characters, no spaces or line breaks: a token read from a file or Secret that ends with a newline is refused. In Kubernetes, give it from a Secret as SLUICE_ADMIN_TOKEN." },
   { key: "reflection", type: { kind: "bool" }, default: true,
     doc: "Serve gRPC server reflection (grpc.reflection.v1 and v1alpha), so that grpcurl, buf curl and Postman find every service without .proto files. false: not served." },
   { key: "tracing", type: { kind: "enum", values: tracingModes }, default: "auto",

@@ -15,6 +15,14 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown): { value: unkno
       if (typeof raw !== "string" || raw.trim() === "") return { expected };
       return { value: raw };
     }
+    case "token": {
+      // Sent as "Authorization: Bearer <token>": a header value holds no line
+      // break and parsers strip the spaces around it, so such a token could
+      // never match. The usual cause is a file or Secret written with echo.
+      if (typeof raw === "string" && /^[\x21-\x7e]+$/.test(raw)) return { value: raw };
+      const why = typeof raw === "string" && /[\r\n]$/.test(raw) ? " (this one ends with a line break: write the file or Secret without one, e.g. with printf %s)" : "";
+      return { expected: `a token of visible ASCII characters, without spaces or line breaks${why}` };
+    }
     case "int": {
       const expected = `an integer from ${t.min} to ${t.max}`;
       const n = typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;

@@ -39,3 +39,13 @@ test("environment variable names", () => {
   assert.equal(envName("cors.origins"), "SLUICE_CORS_ORIGINS");
   assert.equal(envName("http2.maxConcurrentStreams"), "SLUICE_HTTP2_MAX_CONCURRENT_STREAMS");
 });
+
+test("a token: visible ASCII only; a trailing line break is named as the cause", () => {
+  assert.deepEqual(parseOptionValue(spec("admin.token"), "3f9a.b-c_d~e+f/g=="), { value: "3f9a.b-c_d~e+f/g==" });
+  const plain = { expected: "a token of visible ASCII characters, without spaces or line breaks" };
+  for (const bad of ["", " ", "two words", " padded", "tab\there", "naïve", 42]) assert.deepEqual(parseOptionValue(spec("admin.token"), bad), plain, JSON.stringify(bad));
+  for (const bad of ["from-a-file\n", "from-windows\r\n"]) {
+    const r = parseOptionValue(spec("admin.token"), bad);
+    assert.ok("expected" in r && r.expected.includes("ends with a line break") && r.expected.includes("printf %s"), JSON.stringify(r));
+  }
+});

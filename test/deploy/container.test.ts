@@ -10,6 +10,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { loadConfig } from "../../src/config/load-config.js";
+import { adminUrl, scrape, value } from "../support/admin.js";
 import { artifactNode, buildArtifact, copyReadOnly, scratchFolder } from "../support/artifact.js";
 import { launchGateway, root, type RunningGateway } from "../support/gateway.js";
 import { describeWithTool, findTool } from "../support/tools.js";
@@ -70,16 +71,25 @@ describe("the Containerfile (own checks)", () => {
     assert.match(one("HEALTHCHECK"), /^--interval=\S+ --timeout=\S+ --start-period=\S+ --retries=\d+ CMD \[.*\/healthz/);
     assert.deepEqual(execForm(one("ENTRYPOINT")), ["node", "/app/sluice.mjs"]);
     assert.deepEqual(execForm(one("CMD")), ["start", "--config", "/etc/sluice/sluice.config.json"]);
-    assert.equal(one("EXPOSE"), "8080");
+    assert.equal(one("EXPOSE"), "8080 9464", "the RPC port and the admin listener's");
     assert.equal(env.SLUICE_HOST, "0.0.0.0");
     assert.equal(env.SLUICE_PORT, undefined, "PORT (Knative, Cloud Run) decides the port when set");
   });
 
-  test("the config file it copies in is one Sluice accepts", async () => {
+  test("the config file it copies in is one Sluice accepts: the admin listener on the container's loopback, at the port it exposes; opening it needs a token", async () => {
     const copy = final.find((i) => i.op === "COPY" && i.args.endsWith("/etc/sluice/sluice.config.json"));
     assert.ok(copy);
-    const loaded = await loadConfig({ cwd: root, env: {}, flags: {}, configFile: copy.args.split(" ")[0]! });
+    const configFile = copy.args.split(" ")[0]!;
+    const loaded = await loadConfig({ cwd: root, env, flags: {}, configFile });
     assert.ok(!("errors" in loaded), "errors" in loaded ? loaded.errors.map((e) => e.message).join("\n") : "");
+    assert.equal(loaded.config.admin.host, "127.0.0.1");
+    assert.equal(loaded.config.admin.token, undefined);
+    assert.deepEqual(one("EXPOSE").split(" ").map(Number).slice(1), [loaded.config.admin.port]);
+    // docker run -e SLUICE_ADMIN_HOST=0.0.0.0 alone is refused; with -e SLUICE_ADMIN_TOKEN it is not.
+    const open = await loadConfig({ cwd: root, env: { ...env, SLUICE_ADMIN_HOST: "0.0.0.0" }, flags: {}, configFile });
+    assert.ok("errors" in open && open.errors.some((e) => /admin\.token/.test(e.message)));
+    const withToken = await loadConfig({ cwd: root, env: { ...env, SLUICE_ADMIN_HOST: "0.0.0.0", SLUICE_ADMIN_TOKEN: "0123456789abcdef0123456789abcdef" }, flags: {}, configFile });
+    assert.ok(!("errors" in withToken));
   });
 
   test("the ignore file keeps node_modules, dist and .git out of the build context, but not the protos buf.yaml names", () => {
@@ -117,7 +127,7 @@ describe("the runtime stage, replayed without an engine", () => {
     assert.equal(mapped[0], "node");
     const [uid, gid] = one("USER").split(":").map(Number);
     const asImageUser = process.getuid?.() === 0 ? { uid: uid!, gid: gid! } : {};
-    gw = await launchGateway(artifactNode, mapped.slice(1), { cwd: app, env: { ...env, SLUICE_HOST: "127.0.0.1", PORT: "0" }, ...asImageUser });
+    gw = await launchGateway(artifactNode, mapped.slice(1), { cwd: app, env: { ...env, SLUICE_HOST: "127.0.0.1", PORT: "0", SLUICE_ADMIN_PORT: "0" }, ...asImageUser });
   });
 
   after(async () => {
@@ -125,9 +135,12 @@ describe("the runtime stage, replayed without an engine", () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  test("it serves, HEALTHCHECK's command passes, and the STOPSIGNAL drains it to exit 0", async () => {
+  test("it serves, its admin listener answers on loopback with no token, HEALTHCHECK's command passes, and the STOPSIGNAL drains it to exit 0", async () => {
     const res = await fetch(`${gw.url}/greet.v1.GreetService/Greet`, { method: "POST", headers: { "content-type": "application/json" }, body: "{\"name\":\"container\"}" });
     assert.deepEqual(await res.json(), { greeting: "Hello, container!", locale: "en" });
+    const admin = adminUrl(gw);
+    assert.match(admin, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(value(await scrape(admin), "grpc_server_handled_total", { grpc_service: "greet.v1.GreetService", grpc_method: "Greet", protocol: "connect", grpc_code: "OK" }), 1);
     const health = execForm(/CMD (\[.*\])$/.exec(one("HEALTHCHECK"))![1]!);
     const check = spawnSync(artifactNode, health.slice(1), { env: { PORT: String(gw.port) }, encoding: "utf8", timeout: 10_000 });
     assert.equal(check.status, 0, `HEALTHCHECK failed: ${check.stderr}`);

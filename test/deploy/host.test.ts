@@ -2,14 +2,18 @@
 // says what a gateway needs (dedicated user, ProtectSystem=strict,
 // Restart=on-failure, a stop timeout longer than the drain), and its
 // ExecStart, ExecReload and stop are replayed on the built artifact: every
-// worker serves, SIGHUP rolls them, SIGTERM to the main process drains all.
+// worker serves, the admin listener on loopback answers the scrape job
+// beside the unit with every worker's calls and no token, SIGHUP rolls the
+// workers, SIGTERM to the main process drains all.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { loadConfig } from "../../src/config/load-config.js";
+import { parse } from "yaml";
+import { isLoopback, loadConfig } from "../../src/config/load-config.js";
+import { adminUrl, parseMetrics, value } from "../support/admin.js";
 import { artifactNode, buildArtifact, copyReadOnly, scratchFolder, unprivilegedUser } from "../support/artifact.js";
 import { launchGateway, root, type RunningGateway } from "../support/gateway.js";
 import { describeWithTool, findTool } from "../support/tools.js";
@@ -45,11 +49,15 @@ const get = (key: string) => {
   return v.at(-1)!;
 };
 
-async function drainTimeoutMs(): Promise<number> {
+async function hostConfig() {
   const loaded = await loadConfig({ cwd: dir, env: {}, flags: {}, configFile: "sluice.config.json" });
   assert.ok(!("errors" in loaded), "errors" in loaded ? loaded.errors.map((e) => e.message).join("\n") : "");
-  return loaded.config.drainTimeoutMs;
+  return loaded.config;
 }
+const drainTimeoutMs = async () => (await hostConfig()).drainTimeoutMs;
+
+/** The job of scrape-config.yaml beside the unit. */
+const scrapeJob = (parse(readFileSync(path.join(dir, "scrape-config.yaml"), "utf8")) as { scrape_configs: { metrics_path: string; scheme: string; authorization?: unknown; static_configs: { targets: string[] }[] }[] }).scrape_configs[0]!;
 
 const verify = findTool("systemd-analyze", "apt-get install systemd");
 describeWithTool(verify, "the systemd unit (systemd-analyze verify)", {}, () => {
@@ -97,6 +105,20 @@ describe("the systemd unit (its settings)", () => {
   });
 });
 
+describe("the admin listener of the example config, and the scrape job beside it", () => {
+  test("on loopback at 9464 (no token needed, none set); the job scrapes exactly that, at /metrics, without credentials", async () => {
+    const config = await hostConfig();
+    assert.equal(config.admin.port, 9464);
+    assert.ok(isLoopback(config.admin.host), `admin.host ${config.admin.host}`);
+    assert.equal(config.admin.token, undefined);
+    assert.ok(!(service.get("Environment") ?? []).some((e) => e.startsWith("SLUICE_ADMIN_")), "the unit leaves the admin listener to the config file");
+    assert.deepEqual(scrapeJob.static_configs.flatMap((c) => c.targets), [`${config.admin.host}:${config.admin.port}`]);
+    assert.equal(scrapeJob.metrics_path, "/metrics");
+    assert.equal(scrapeJob.scheme, "http");
+    assert.equal(scrapeJob.authorization, undefined);
+  });
+});
+
 describe("the unit's commands, replayed on the built artifact", () => {
   const work = scratchFolder("sluice-host-");
   const current = path.join(work, "opt", "sluice", "current");
@@ -114,8 +136,8 @@ describe("the unit's commands, replayed on the built artifact", () => {
     const [node, ...args] = get("ExecStart").split(" ").map((a) => a.replace("/opt/sluice/current", current).replace("/etc/sluice", etc));
     assert.equal(node, "/usr/bin/node");
     const env = Object.fromEntries((service.get("Environment") ?? []).map((e) => e.split("=", 2) as [string, string]));
-    // Loopback and a free port here; the unit's own values are checked above.
-    gw = await launchGateway(artifactNode, args, { cwd: current, env: { ...env, SLUICE_HOST: "127.0.0.1", SLUICE_PORT: "0" }, ...unprivilegedUser() });
+    // Loopback and free ports here (the admin listener's too: the machine is shared); the unit's own values are checked above.
+    gw = await launchGateway(artifactNode, args, { cwd: current, env: { ...env, SLUICE_HOST: "127.0.0.1", SLUICE_PORT: "0", SLUICE_ADMIN_PORT: "0" }, ...unprivilegedUser() });
   });
 
   after(async () => {
@@ -128,7 +150,15 @@ describe("the unit's commands, replayed on the built artifact", () => {
     const cpus = os.availableParallelism();
     if (cpus > 1) assert.equal(workers, cpus);
     const greet = async () => (await (await fetch(`${gw.url}/greet.v1.GreetService/Greet`, { method: "POST", headers: { "content-type": "application/json" }, body: "{\"name\":\"host\"}" })).json()) as unknown;
-    assert.deepEqual(await greet(), { greeting: "Hello, host!", locale: "en" });
+    const calls = Math.max(workers, 4);
+    for (let i = 0; i < calls; i++) assert.deepEqual(await greet(), { greeting: "Hello, host!", locale: "en" });
+    // The scrape job's request: loopback, its path, no credentials; the primary sums every worker.
+    const admin = adminUrl(gw);
+    assert.match(admin, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const res = await fetch(`${admin}${scrapeJob.metrics_path}`);
+    assert.equal(res.status, 200);
+    const samples = parseMetrics(await res.text());
+    assert.equal(value(samples, "grpc_server_handled_total", { grpc_service: "greet.v1.GreetService", grpc_method: "Greet", protocol: "connect", grpc_code: "OK" }), calls);
     gw.child.kill("SIGHUP");
     await gw.waitForOutput(/rolling restart done/, 40_000);
     assert.deepEqual(await greet(), { greeting: "Hello, host!", locale: "en" });

@@ -18,9 +18,10 @@ export function parseManifests(text: string, source: string): Manifest[] {
     .map((value) => ({ source, value }));
 }
 
-/** The model (kubernetes-models, @kubernetes-models/knative) of an apiVersion and kind. */
+/** The model (kubernetes-models, @kubernetes-models/knative, @kubernetes-models/prometheus-operator) of an apiVersion and kind. */
 function modelOf(apiVersion: string, kind: string): { module: string; type: string } | undefined {
   if (apiVersion.endsWith(".knative.dev/v1")) return { module: `@kubernetes-models/knative/${apiVersion}/${kind}`, type: `I${kind}` };
+  if (apiVersion === "monitoring.coreos.com/v1") return { module: `@kubernetes-models/prometheus-operator/${apiVersion}/${kind}`, type: `I${kind}` };
   const known = ["v1", "apps/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1", "batch/v1", "rbac.authorization.k8s.io/v1"];
   if (!known.includes(apiVersion)) return undefined;
   return { module: `kubernetes-models/${apiVersion}/${kind}`, type: `I${kind}` };
@@ -33,8 +34,8 @@ function describe(m: Manifest): string {
 
 /**
  * Checks every object against the Kubernetes API schemas in the
- * kubernetes-models packages (and Knative's, generated from its CRDs), two
- * ways, and returns every problem found:
+ * kubernetes-models packages (and Knative's and the Prometheus Operator's,
+ * generated from their CRDs), two ways, and returns every problem found:
  *
  * - values: the package's validator (JSON Schema from the API's OpenAPI
  *   spec: types, required fields, formats);
