@@ -359,21 +359,31 @@ export class ProxyCall implements Deadlined, AdmissionWaiter {
         this.#upstreamHeaders = responseMetadata(headers, route.upstreamUnary).header;
         decoder = new ResponseDecoder(route.upstream.config.protocol, route.upstreamUnary, status, headers, route.writeMaxBytes, { message: (bytes) => this.#send(bytes) });
       });
+      // A response that cannot be passed on (see ResponseDecoder.failed) is not read to its end.
+      const stopIfFailed = (): boolean => {
+        if (decoder?.failed !== true) return false;
+        if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+        return true;
+      };
       stream.on("data", (chunk: Buffer) => {
         const wait = decoder?.push(chunk);
-        if (wait === undefined) return;
+        if (wait === undefined) {
+          stopIfFailed();
+          return;
+        }
         // The client is slow: read the upstream no faster than it.
         stream.pause();
         waiting = wait.then(() => {
           waiting = undefined;
-          stream.resume();
+          if (!stopIfFailed()) stream.resume();
         });
       });
       stream.on("trailers", (t) => (trailers = t));
       stream.on("close", () => {
         const settle = async (): Promise<AttemptOutcome> => {
           if (waiting !== undefined) await waiting;
-          const failure = streamFailure(stream);
+          // The decoder's error comes first: the stream may have been cancelled because of it.
+          const failure = decoder?.failed === true ? undefined : streamFailure(stream);
           const sent = decoder?.messages ?? 0;
           if (failure !== undefined || decoder === undefined) {
             const error = failure ?? new ConnectError("the upstream closed the stream without a response", Code.Unavailable);
