@@ -5,6 +5,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { ProxyRoute } from "../host/route-table.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
+import { OutboundQueue } from "../limits/outbound-queue.js";
+import { StreamGovernor } from "../limits/stream-governor.js";
 import type { CallObserver } from "../observe/call-observer.js";
 import { startUpstreamSpan } from "../observe/telemetry.js";
 import type { UpstreamSpan } from "../observe/tracing.js";
@@ -40,6 +42,16 @@ const noOptions = Object.freeze({});
 const clientGone = new ConnectError("the client cancelled the call or went away", Code.Canceled);
 const timedOut = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
 
+/** What the call's deadline node is waiting for (as in FunctionCall). */
+const enum Due {
+  /** The deadline: the client's, or the route's default. */
+  Deadline,
+  /** limits maxDurationMs, shorter than the deadline. */
+  MaxDuration,
+  /** firstMessageTimeoutMs: the request message has to arrive first. */
+  FirstMessage,
+}
+
 /**
  * Request headers that belong to the client's hop or protocol: never passed
  * on, since the upstream leg has its own (set below for the upstream's
@@ -72,6 +84,16 @@ const alwaysForwarded = ["traceparent", "tracestate"];
  * as fast as the upstream stream takes it (InboundMessages pauses it), and
  * the upstream's body only as fast as the client reads. The deadline, the
  * client going away and shutdown cancel the upstream call.
+ *
+ * Limits apply as to a function's call, on frames (messages are counted,
+ * not decoded): the dispatch admits the call; the deadline node also
+ * carries maxDurationMs and firstMessageTimeoutMs; a StreamGovernor (only
+ * for routes that set per-stream limits) counts and paces the client's
+ * messages on their way up and the upstream's on their way down, where a
+ * paced or blocked message keeps the upstream from being read; and the
+ * responses of server and bidi streams go through an OutboundQueue, whose
+ * slow-consumer policy decides whether the upstream waits for the client
+ * (block, cancel) or goes on while old messages are dropped (drop-oldest).
  */
 export class ProxyCall implements Deadlined {
   deadlineAt = 0;
@@ -102,8 +124,14 @@ export class ProxyCall implements Deadlined {
   #upstreamSpan: UpstreamSpan | undefined;
   /** With upstream metrics: when the upstream call began. */
   #forwardedAt = 0;
-  /** The deadline node is limits maxDurationMs, shorter than the call's deadline. */
-  #dueIsMaxDuration = false;
+  #due = Due.Deadline;
+  /** With Due.FirstMessage: when the deadline proper comes, and what it is. */
+  #dueEnd = 0;
+  #dueEndKind = Due.Deadline;
+  #gotRequest = false;
+  #governor: StreamGovernor | undefined;
+  /** Server and bidi streams: the responses on their way to the client (made with the first). */
+  #outbound: OutboundQueue | undefined;
 
   constructor(x: Exchange, route: ProxyRoute, type: RequestType, wire: Wire, env: CallEnv, requestId: string) {
     this.#x = x;
@@ -133,14 +161,30 @@ export class ProxyCall implements Deadlined {
     if (timeout.error) return this.#fail(timeout.error);
     const { maxMs, defaultMs } = route.deadline;
     const clientMs = timeout.ms === undefined ? undefined : Math.min(timeout.ms, maxMs);
-    const deadlineMs = clientMs ?? Math.min(defaultMs, maxMs);
+    let deadlineMs = clientMs ?? Math.min(defaultMs, maxMs);
+    const stream = route.stream;
     // limits maxDurationMs: the gateway ends the call then, with its own error.
-    const maxDurationMs = route.stream.maxDurationMs;
-    this.#dueIsMaxDuration = maxDurationMs !== undefined && maxDurationMs < deadlineMs;
-    env.deadlines.add(this, this.#dueIsMaxDuration ? maxDurationMs! : deadlineMs);
+    if (stream.maxDurationMs !== undefined && stream.maxDurationMs < deadlineMs) {
+      deadlineMs = stream.maxDurationMs;
+      this.#due = Due.MaxDuration;
+    }
+    const kind = this.#method.methodKind;
+    const firstMessageMs = env.limits.firstMessageTimeoutMs;
+    if (query === undefined && firstMessageMs < deadlineMs && (kind === "unary" || kind === "server_streaming")) {
+      // One node serves both: it comes due at the first-message timeout and,
+      // if the request has arrived by then, moves on to the deadline.
+      this.#dueEnd = this.#started + deadlineMs;
+      this.#dueEndKind = this.#due;
+      this.#due = Due.FirstMessage;
+      deadlineMs = firstMessageMs;
+    }
+    env.deadlines.add(this, deadlineMs);
     const negotiated = negotiateCompression(route.compression, query ? query.compression : headerValue(x.headers[wire.encodingHeader]), headerValue(x.headers[wire.acceptEncodingHeader]), wire.acceptEncodingHeader);
     if (negotiated.error) return this.#fail(negotiated.error);
     this.#responseCompression = negotiated.response;
+    if (stream.governed && kind !== "unary") {
+      this.#governor = new StreamGovernor(stream, route.name, { deadlines: env.deadlines, stats: env.limits.stats }, (e) => this.#abortWith(e, true));
+    }
 
     const upstreamUnary = route.upstreamUnary;
     const toUpstream = (bytes: Uint8Array): Uint8Array => {
@@ -152,7 +196,6 @@ export class ProxyCall implements Deadlined {
     // Only the client's own deadline is passed on; the default one is the
     // gateway's to enforce (it cancels the upstream call when it fires).
     const deadline = clientMs === undefined ? undefined : Date.now() + clientMs;
-    const kind = this.#method.methodKind;
     if (kind === "unary" || kind === "server_streaming") return this.#runSingle(query, negotiated.request, toUpstream, deadline);
     this.#runStream(negotiated.request, toUpstream, deadline);
   }
@@ -183,6 +226,7 @@ export class ProxyCall implements Deadlined {
       message: (bytes) => {
         if (message !== undefined) return this.#fail(new ConnectError(`protocol error: received extra input message for ${kindName} method`, Code.Unimplemented));
         message = bytes;
+        this.#gotRequest = true;
       },
       end: () => {
         if (this.#done) return;
@@ -201,13 +245,20 @@ export class ProxyCall implements Deadlined {
    * retry.
    */
   #runStream(compression: Compression | null, toUpstream: (b: Uint8Array) => Uint8Array, deadline: number | undefined): void {
+    const governor = this.#governor;
     const requests = new InboundMessages<Uint8Array>({
       pause: () => this.#body?.pause(),
       resume: () => this.#body?.resume(),
       onReturn: () => this.#body?.detach(),
+      // Paced: the upstream's writer is handed messages no faster than the rate; the client's body stops being read meanwhile.
+      ...(governor !== undefined && this.#route.stream.messagesPerSecondIn !== undefined ? { pace: () => governor.inboundDelay() } : {}),
     });
     this.#body = new RequestBody(this.#x, { enveloped: true, limit: this.#route.readMaxBytes, compression }, {
       message: (bytes, size) => {
+        if (governor !== undefined) {
+          const limited = governor.inbound();
+          if (limited !== undefined) return this.#fail(limited);
+        }
         let framed: Uint8Array;
         try {
           framed = toUpstream(bytes);
@@ -227,13 +278,28 @@ export class ProxyCall implements Deadlined {
     this.#abortWith(error, true);
   }
 
+  /** The deadline node came due: the deadline, maxDurationMs, or the first-message timeout. */
   onDeadline(): void {
     const route = this.#route;
-    if (this.#dueIsMaxDuration) {
-      this.#env.limits.stats.count("maxDuration", route.name);
-      return this.#abortWith(rpcError("SLUICE_LIMIT_MAX_DURATION", Code.DeadlineExceeded, { route: route.name, ms: route.stream.maxDurationMs! }), true);
+    const stats = this.#env.limits.stats;
+    switch (this.#due) {
+      case Due.Deadline:
+        return this.#abortWith(timedOut(), true);
+      case Due.MaxDuration:
+        stats.count("maxDuration", route.name);
+        return this.#abortWith(rpcError("SLUICE_LIMIT_MAX_DURATION", Code.DeadlineExceeded, { route: route.name, ms: route.stream.maxDurationMs! }), true);
+      case Due.FirstMessage: {
+        if (this.#gotRequest) {
+          this.#due = this.#dueEndKind;
+          const left = this.#dueEnd - performance.now();
+          // Rounded up as FunctionCall does, so that long calls share a few timer lists.
+          this.#env.deadlines.add(this, left > 10_000 ? Math.ceil(left / 1000) * 1000 : Math.max(1, Math.ceil(left / 10) * 10));
+          return;
+        }
+        stats.count("firstMessageTimeout", route.name);
+        return this.#abortWith(rpcError("SLUICE_LIMIT_FIRST_MESSAGE_TIMEOUT", Code.DeadlineExceeded, { route: route.name, ms: this.#env.limits.firstMessageTimeoutMs }), true);
+      }
     }
-    this.#abortWith(timedOut(), true);
   }
 
   /**
@@ -304,21 +370,31 @@ export class ProxyCall implements Deadlined {
         this.#upstreamHeaders = responseMetadata(headers, route.upstreamUnary).header;
         decoder = new ResponseDecoder(route.upstream.config.protocol, route.upstreamUnary, status, headers, route.writeMaxBytes, { message: (bytes) => this.#send(bytes) });
       });
+      // A response that cannot be passed on (see ResponseDecoder.failed) is not read to its end.
+      const stopIfFailed = (): boolean => {
+        if (decoder?.failed !== true) return false;
+        if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+        return true;
+      };
       stream.on("data", (chunk: Buffer) => {
         const wait = decoder?.push(chunk);
-        if (wait === undefined) return;
-        // The client is slow: read the upstream no faster than it.
+        if (wait === undefined) {
+          stopIfFailed();
+          return;
+        }
+        // The client is slow (or the route's rate holds the message back): read the upstream no faster.
         stream.pause();
         waiting = wait.then(() => {
           waiting = undefined;
-          stream.resume();
+          if (!stopIfFailed()) stream.resume();
         });
       });
       stream.on("trailers", (t) => (trailers = t));
       stream.on("close", () => {
         const settle = async (): Promise<AttemptOutcome> => {
           if (waiting !== undefined) await waiting;
-          const failure = streamFailure(stream);
+          // The decoder's error comes first: the stream may have been cancelled because of it.
+          const failure = decoder?.failed === true ? undefined : streamFailure(stream);
           const sent = decoder?.messages ?? 0;
           if (failure !== undefined || decoder === undefined) {
             const error = failure ?? new ConnectError("the upstream closed the stream without a response", Code.Unavailable);
@@ -400,9 +476,23 @@ export class ProxyCall implements Deadlined {
     return h;
   }
 
-  /** One response message from the upstream, on its way to the client. */
+  /**
+   * One response message from the upstream, on its way to the client. A
+   * promise: the upstream is not read until it settles (the client is slow,
+   * or the route's rate holds the message back).
+   */
   #send(bytes: Uint8Array): Promise<void> | undefined {
     if (this.#done) return undefined;
+    const governor = this.#governor;
+    if (governor !== undefined) {
+      const wait = governor.outboundDelay();
+      if (wait > 0) return new Promise<void>((resolve) => setTimeout(resolve, wait)).then(() => this.#send(bytes));
+      const limited = governor.outbound();
+      if (limited !== undefined) {
+        this.#fail(limited);
+        return undefined;
+      }
+    }
     let payload = bytes;
     if (!this.#binary) payload = this.#route.codec.encode(decodeBinary(this.#method.output, bytes), false, 0);
     this.#obs?.sent(payload.byteLength);
@@ -418,10 +508,19 @@ export class ProxyCall implements Deadlined {
     return this.#write(encodeEnvelope(0, payload));
   }
 
-  #write(frame: Uint8Array): Promise<void> | undefined {
+  #write(frame: Buffer): Promise<void> | undefined {
     if (this.#done) return undefined;
     const x = this.#x;
     if (!x.headSent) x.respond(200, this.#head(), this.#wire.httpTrailers ? "trailers" : "body");
+    const kind = this.#method.methodKind;
+    if (kind === "server_streaming" || kind === "bidi_streaming") {
+      const route = this.#route;
+      const env = this.#env;
+      const out = (this.#outbound ??= new OutboundQueue(x, route.stream, route.name, env.limits.overload, env.limits.stats, (e) => this.#abortWith(e, true)));
+      if (out.push(frame)) return undefined;
+      return new Promise<void>((resolve) => out.onReady(resolve));
+    }
+    // Unary and client streaming: the one response message, as a function's is written.
     if (x.write(frame)) return undefined;
     return new Promise<void>((resolve) => x.onDrain(resolve));
   }
@@ -455,6 +554,8 @@ export class ProxyCall implements Deadlined {
         return;
       }
       if (!x.headSent) x.respond(200, this.#head(), wire.httpTrailers ? "trailers" : "body");
+      // Messages still batched or held go out before the end.
+      this.#outbound?.flush();
       const end = wire.end(undefined, trailers, this.#binary);
       x.end(end.last, end.trailers);
     } catch (e) {
@@ -490,6 +591,7 @@ export class ProxyCall implements Deadlined {
         x.end(body);
       } else {
         if (!x.headSent) x.respond(200, this.#head(), this.#wire.httpTrailers ? "trailers" : "body");
+        this.#outbound?.flush();
         const end = this.#wire.end(error, trailers, this.#binary);
         x.end(end.last, end.trailers);
       }
@@ -534,6 +636,8 @@ export class ProxyCall implements Deadlined {
     } else if (!this.#x.clientGone) {
       this.#x.stopReading();
     }
+    this.#governor?.close();
+    this.#outbound?.close();
     // No handler runs here: once the response has ended, the route slot and the stream slot go back.
     env.limits.admission.release(this.#route.admission);
     this.#x.release();

@@ -74,6 +74,16 @@ export class ResponseDecoder implements EnvelopeSink {
   /** Messages handed to the sink so far. */
   messages = 0;
 
+  /**
+   * The response cannot be passed on (a message over the limit, a broken
+   * envelope, an unknown encoding): nothing more of it is needed, and the
+   * reader may stop reading and cancel the upstream's stream; finish() tells
+   * the error.
+   */
+  get failed(): boolean {
+    return this.#failure !== undefined;
+  }
+
   constructor(protocol: UpstreamProtocol, connectUnary: boolean, status: number, headers: http2.IncomingHttpHeaders, limit: number, sink: ResponseSink) {
     this.#protocol = protocol;
     this.#status = status;
@@ -188,6 +198,8 @@ export async function readUpstreamResponse(
   for await (const chunk of body) {
     const wait = decoder.push(chunk);
     if (wait !== undefined) await wait;
+    // Leaving the loop cancels the upstream's stream (an endless one would otherwise be read to no end).
+    if (decoder.failed) break;
   }
   return decoder.finish(trailers());
 }

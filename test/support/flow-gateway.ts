@@ -23,14 +23,21 @@ export const flowProtocols: FlowProtocol[] = ["grpc", "grpc-web"];
 /**
  * Starts `sluice start` serving the flow function with a config file holding
  * `config` (written to a scratch folder), e.g. `{ limits: { ... } }`.
+ * `functions: "none"` serves no function files: FlowService then comes
+ * from a proxy route in `config` (see flow-proxy.ts).
  */
-export async function startFlowGateway(name: string, config: object, args: string[] = []): Promise<FlowGateway> {
+export async function startFlowGateway(name: string, config: object, args: string[] = [], functions: "flow" | "none" = "flow"): Promise<FlowGateway> {
   const dir = path.join(root, "test/.tmp", `${name}-${process.pid}-${Date.now().toString(36)}`);
   mkdirSync(dir, { recursive: true });
   const configFile = path.join(dir, "sluice.config.json");
   // A failing test may leave a call open: the drain should not wait 30 s for it.
   writeFileSync(configFile, JSON.stringify({ drainTimeoutMs: 3000, ...config }));
-  const gw = await startGateway({ functionsDir: flowFunctions, args: ["--config", configFile, ...args] });
+  let functionsDir = flowFunctions;
+  if (functions === "none") {
+    functionsDir = path.join(dir, "functions");
+    mkdirSync(functionsDir);
+  }
+  const gw = await startGateway({ functionsDir, args: ["--config", configFile, ...args] });
   const managers: Http2SessionManager[] = [];
   const transport = (protocol: FlowProtocol): Transport => {
     if (protocol === "grpc") {

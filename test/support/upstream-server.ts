@@ -11,6 +11,11 @@
 //   with that key, then answers.
 // - sleep_ms waits before answering (between messages when streaming).
 // - count: server streaming sends that many messages (0: until cancelled).
+//
+// The connect-node server also serves flow.v1.FlowService with the flow-limit
+// tests' function (test/fixtures/flow-functions/flow.ts), so that the limits
+// of a proxy route can be tested against a real upstream doing what the
+// function does behind a function route.
 import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import net from "node:net";
@@ -21,6 +26,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ProbeService, ProbeResponseSchema, type ProbeRequest } from "../gen/probe/v1/probe_pb.js";
+import flow from "../fixtures/flow-functions/flow.js";
 
 interface Args {
   impl: "grpc-js" | "connect";
@@ -187,6 +193,7 @@ async function startConnect(): Promise<{ port: number; goaway(): void }> {
         clientStream: (reqs, ctx) => probe.clientStream(reqs, connectCall(ctx)),
         bidi: (reqs, ctx) => probe.bidi(reqs, connectCall(ctx)),
       });
+      router.service(flow.service, flow.implementation);
     },
   });
   const server = http2.createServer({ settings: args.maxConcurrentStreams ? { maxConcurrentStreams: args.maxConcurrentStreams } : {} }, handler);
