@@ -5,6 +5,7 @@ import { context } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { rpcError } from "../errors.js";
 import type { FunctionRoute } from "../host/route-table.js";
+import { armDue, Due, dueExpired, type DueCall } from "../limits/call-due.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
 import type { CallObserver } from "../observe/call-observer.js";
 import { OutboundQueue } from "../limits/outbound-queue.js";
@@ -27,17 +28,7 @@ import type { RpcContext } from "./rpc-context.js";
 /** ctx.signal's reason once a call has ended normally. */
 const completed = new ConnectError("the call is complete", Code.Canceled);
 const clientGone = new ConnectError("the client cancelled the call or went away", Code.Canceled);
-const timedOut = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
 
-/** What the call's deadline node is waiting for. */
-const enum Due {
-  /** The deadline: the client's, or the route's default. */
-  Deadline,
-  /** limits maxDurationMs, shorter than the deadline. */
-  MaxDuration,
-  /** firstMessageTimeoutMs: the request message has to arrive first. */
-  FirstMessage,
-}
 
 /** How a Connect GET request carries its message, instead of a body. */
 export interface QueryMessage {
@@ -68,7 +59,7 @@ export interface QueryMessage {
  * and the connection's stream slot are released only once the call is over
  * and the handler has returned.
  */
-export class FunctionCall implements ContextSource, Deadlined, MessageSink {
+export class FunctionCall implements ContextSource, DueCall, MessageSink {
   // Deadlined: maintained by DeadlineTimers.
   deadlineAt = 0;
   deadlineList: Deadlined["deadlineList"] = undefined;
@@ -102,10 +93,10 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
   #endReason: ConnectError | undefined;
   /** Metrics and tracing of this call (src/observe/); undefined when neither is on. */
   #obs: CallObserver | undefined;
-  #due = Due.Deadline;
-  /** With Due.FirstMessage: when the deadline proper comes, and what it is. */
-  #dueEnd = 0;
-  #dueEndKind = Due.Deadline;
+  // DueCall: what the deadline node waits for (src/limits/call-due.ts).
+  due = Due.Deadline;
+  dueEnd = 0;
+  dueEndKind = Due.Deadline;
   #gotRequest = false;
   #governor: StreamGovernor | undefined;
   #outbound: OutboundQueue | undefined;
@@ -207,21 +198,9 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
       deadlineMs = Math.min(defaultMs, maxMs);
     }
     const stream = route.stream;
-    if (stream.maxDurationMs !== undefined && stream.maxDurationMs < deadlineMs) {
-      deadlineMs = stream.maxDurationMs;
-      this.#due = Due.MaxDuration;
-    }
     const kind = route.method.methodKind;
-    const firstMessageMs = env.limits.firstMessageTimeoutMs;
-    if (query === undefined && firstMessageMs < deadlineMs && (kind === "unary" || kind === "server_streaming")) {
-      // One node serves both: it comes due at the first-message timeout and,
-      // if the request has arrived by then, moves on to the deadline.
-      this.#dueEnd = this.#started + deadlineMs;
-      this.#dueEndKind = this.#due;
-      this.#due = Due.FirstMessage;
-      deadlineMs = firstMessageMs;
-    }
-    env.deadlines.add(this, deadlineMs);
+    const firstMessage = query === undefined && (kind === "unary" || kind === "server_streaming") ? env.limits.firstMessageTimeoutMs : undefined;
+    armDue(this, env.deadlines, this.#started, deadlineMs, route, firstMessage);
 
     const requested = query ? query.compression : headerValue(x.headers[wire.encodingHeader]);
     const negotiated = negotiateCompression(route.compression, requested, headerValue(x.headers[wire.acceptEncodingHeader]), wire.acceptEncodingHeader);
@@ -247,27 +226,9 @@ export class FunctionCall implements ContextSource, Deadlined, MessageSink {
 
   /** The deadline node came due: the deadline, maxDurationMs, or the first-message timeout. */
   onDeadline(): void {
-    const route = this.#route;
-    const stats = this.#env.limits.stats;
-    switch (this.#due) {
-      case Due.Deadline:
-        return this.#abortWith(timedOut(), true);
-      case Due.MaxDuration:
-        stats.count("maxDuration", route.name);
-        return this.#abortWith(rpcError("SLUICE_LIMIT_MAX_DURATION", Code.DeadlineExceeded, { route: route.name, ms: route.stream.maxDurationMs! }), true);
-      case Due.FirstMessage: {
-        if (this.#gotRequest) {
-          this.#due = this.#dueEndKind;
-          const left = this.#dueEnd - performance.now();
-          // Rounded up (to 1 s for long remainders), so that long calls share
-          // a few timer lists instead of one per remainder.
-          this.#env.deadlines.add(this, left > 10_000 ? Math.ceil(left / 1000) * 1000 : Math.max(1, Math.ceil(left / 10) * 10));
-          return;
-        }
-        stats.count("firstMessageTimeout", route.name);
-        return this.#abortWith(rpcError("SLUICE_LIMIT_FIRST_MESSAGE_TIMEOUT", Code.DeadlineExceeded, { route: route.name, ms: this.#env.limits.firstMessageTimeoutMs }), true);
-      }
-    }
+    const env = this.#env;
+    const error = dueExpired(this, env.deadlines, this.#gotRequest, this.#route, env.limits.firstMessageTimeoutMs, env.limits.stats);
+    if (error !== undefined) this.#abortWith(error, true);
   }
 
   // --- Reading the request ---------------------------------------------

@@ -4,6 +4,7 @@ import { toBinary, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { ProxyRoute } from "../host/route-table.js";
+import { armDue, Due, dueExpired, type DueCall } from "../limits/call-due.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
 import { OutboundQueue } from "../limits/outbound-queue.js";
 import { StreamGovernor } from "../limits/stream-governor.js";
@@ -19,7 +20,6 @@ import { copyMetadata, headerValue, type Metadata } from "../protocol/metadata.j
 import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
 import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "../rpc/call-env.js";
-import { rpcError } from "../errors.js";
 import type { Exchange } from "../rpc/exchange.js";
 import type { QueryMessage } from "../rpc/function-call.js";
 import { InboundMessages } from "../rpc/inbound-messages.js";
@@ -40,17 +40,7 @@ type AttemptOutcome =
 
 const noOptions = Object.freeze({});
 const clientGone = new ConnectError("the client cancelled the call or went away", Code.Canceled);
-const timedOut = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
 
-/** What the call's deadline node is waiting for (as in FunctionCall). */
-const enum Due {
-  /** The deadline: the client's, or the route's default. */
-  Deadline,
-  /** limits maxDurationMs, shorter than the deadline. */
-  MaxDuration,
-  /** firstMessageTimeoutMs: the request message has to arrive first. */
-  FirstMessage,
-}
 
 /**
  * Request headers that belong to the client's hop or protocol: never passed
@@ -95,7 +85,7 @@ const alwaysForwarded = ["traceparent", "tracestate"];
  * slow-consumer policy decides whether the upstream waits for the client
  * (block, cancel) or goes on while old messages are dropped (drop-oldest).
  */
-export class ProxyCall implements Deadlined {
+export class ProxyCall implements DueCall {
   deadlineAt = 0;
   deadlineList: Deadlined["deadlineList"] = undefined;
   deadlinePrev: Deadlined | undefined = undefined;
@@ -124,10 +114,10 @@ export class ProxyCall implements Deadlined {
   #upstreamSpan: UpstreamSpan | undefined;
   /** With upstream metrics: when the upstream call began. */
   #forwardedAt = 0;
-  #due = Due.Deadline;
-  /** With Due.FirstMessage: when the deadline proper comes, and what it is. */
-  #dueEnd = 0;
-  #dueEndKind = Due.Deadline;
+  // DueCall: what the deadline node waits for (src/limits/call-due.ts).
+  due = Due.Deadline;
+  dueEnd = 0;
+  dueEndKind = Due.Deadline;
   #gotRequest = false;
   #governor: StreamGovernor | undefined;
   /** Server and bidi streams: the responses on their way to the client (made with the first). */
@@ -164,21 +154,9 @@ export class ProxyCall implements Deadlined {
     let deadlineMs = clientMs ?? Math.min(defaultMs, maxMs);
     const stream = route.stream;
     // limits maxDurationMs: the gateway ends the call then, with its own error.
-    if (stream.maxDurationMs !== undefined && stream.maxDurationMs < deadlineMs) {
-      deadlineMs = stream.maxDurationMs;
-      this.#due = Due.MaxDuration;
-    }
     const kind = this.#method.methodKind;
-    const firstMessageMs = env.limits.firstMessageTimeoutMs;
-    if (query === undefined && firstMessageMs < deadlineMs && (kind === "unary" || kind === "server_streaming")) {
-      // One node serves both: it comes due at the first-message timeout and,
-      // if the request has arrived by then, moves on to the deadline.
-      this.#dueEnd = this.#started + deadlineMs;
-      this.#dueEndKind = this.#due;
-      this.#due = Due.FirstMessage;
-      deadlineMs = firstMessageMs;
-    }
-    env.deadlines.add(this, deadlineMs);
+    const firstMessage = query === undefined && (kind === "unary" || kind === "server_streaming") ? env.limits.firstMessageTimeoutMs : undefined;
+    armDue(this, env.deadlines, this.#started, deadlineMs, route, firstMessage);
     const negotiated = negotiateCompression(route.compression, query ? query.compression : headerValue(x.headers[wire.encodingHeader]), headerValue(x.headers[wire.acceptEncodingHeader]), wire.acceptEncodingHeader);
     if (negotiated.error) return this.#fail(negotiated.error);
     this.#responseCompression = negotiated.response;
@@ -280,26 +258,9 @@ export class ProxyCall implements Deadlined {
 
   /** The deadline node came due: the deadline, maxDurationMs, or the first-message timeout. */
   onDeadline(): void {
-    const route = this.#route;
-    const stats = this.#env.limits.stats;
-    switch (this.#due) {
-      case Due.Deadline:
-        return this.#abortWith(timedOut(), true);
-      case Due.MaxDuration:
-        stats.count("maxDuration", route.name);
-        return this.#abortWith(rpcError("SLUICE_LIMIT_MAX_DURATION", Code.DeadlineExceeded, { route: route.name, ms: route.stream.maxDurationMs! }), true);
-      case Due.FirstMessage: {
-        if (this.#gotRequest) {
-          this.#due = this.#dueEndKind;
-          const left = this.#dueEnd - performance.now();
-          // Rounded up as FunctionCall does, so that long calls share a few timer lists.
-          this.#env.deadlines.add(this, left > 10_000 ? Math.ceil(left / 1000) * 1000 : Math.max(1, Math.ceil(left / 10) * 10));
-          return;
-        }
-        stats.count("firstMessageTimeout", route.name);
-        return this.#abortWith(rpcError("SLUICE_LIMIT_FIRST_MESSAGE_TIMEOUT", Code.DeadlineExceeded, { route: route.name, ms: this.#env.limits.firstMessageTimeoutMs }), true);
-      }
-    }
+    const env = this.#env;
+    const error = dueExpired(this, env.deadlines, this.#gotRequest, this.#route, env.limits.firstMessageTimeoutMs, env.limits.stats);
+    if (error !== undefined) this.#abortWith(error, true);
   }
 
   /**
