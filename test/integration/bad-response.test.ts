@@ -11,6 +11,7 @@ import { client } from "../support/clients.js";
 import { root, startGateway, type RunningGateway } from "../support/gateway.js";
 import { grpc, grpcJsClient } from "../support/grpc-js-client.js";
 import { TempFunctions } from "../support/temp-functions.js";
+import { failure } from "../support/call-outcome.js";
 
 // Values from JSON or `any` are how these reach a handler in real code; the
 // casts keep the file type-correct so that dev's type check lets it load.
@@ -41,10 +42,6 @@ const fns = new TempFunctions("bad-response");
 const file = fns.write("bad.ts", badFunction);
 const shownFile = file.slice(root.length + 1);
 after(() => fns.cleanup());
-
-async function failure(p: Promise<unknown>): Promise<ConnectError> {
-  return p.then((v) => assert.fail(`expected the call to fail, got ${JSON.stringify(v)}`), (e) => ConnectError.from(e));
-}
 
 /** The client's view: INTERNAL, the code and the request id, no field names or values. */
 function assertClientError(e: ConnectError): string {

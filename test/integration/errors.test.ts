@@ -12,6 +12,7 @@ import { ProbeDetailSchema, ProbeRequestSchema, ProbeResponseSchema, ProbeServic
 import { client } from "../support/clients.js";
 import { startGateway } from "../support/gateway.js";
 import { envelope, h1Request, h2Request, parseEnvelopes } from "../support/raw-http.js";
+import { failure } from "../support/call-outcome.js";
 
 const gw = await startGateway({
   args: ["--set", "readMaxBytes=4096", "--set", "writeMaxBytes=4096", "--set", "maxTimeoutMs=2000", "--set", "defaultTimeoutMs=1500"],
@@ -26,10 +27,6 @@ const transports = {
   "grpc-web": createGrpcWebTransport({ baseUrl: gw.url, httpVersion: "1.1" }),
   connect: createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1" }),
 };
-
-async function failure(p: Promise<unknown>): Promise<ConnectError> {
-  return p.then(() => assert.fail("expected the call to fail"), (e) => ConnectError.from(e));
-}
 
 describe("unknown method is UNIMPLEMENTED in every protocol", () => {
   test("gRPC: Trailers-Only with grpc-status 12", async () => {

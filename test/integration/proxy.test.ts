@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ProbeDetailSchema, ProbeRequestSchema, ProbeService } from "../gen/probe/v1/probe_pb.js";
 import { client, from, transports } from "../support/clients.js";
@@ -19,6 +19,7 @@ import { root, startGateway, type RunningGateway } from "../support/gateway.js";
 import { createGrpcWebTextTransport } from "../support/grpc-web-text-client.js";
 import { envelope, h1Request } from "../support/raw-http.js";
 import { eventually, startUpstream, type UpstreamProcess } from "../support/upstream-process.js";
+import { failure } from "../support/call-outcome.js";
 
 const upstreamKinds = [
   { protocol: "grpc", impl: "grpc-js" },
@@ -31,10 +32,6 @@ function configFile(config: unknown): string {
   const file = path.join(dir, "sluice.config.json");
   writeFileSync(file, JSON.stringify(config));
   return file;
-}
-
-async function failure(p: Promise<unknown>): Promise<ConnectError> {
-  return p.then(() => assert.fail("expected the call to fail"), (e) => ConnectError.from(e));
 }
 
 for (const { protocol, impl } of upstreamKinds) {

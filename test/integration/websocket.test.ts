@@ -11,7 +11,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { ChatEventSchema, ChatRequestSchema } from "../../proto/gen/chat/v1/chat_pb.js";
 import { ProbeDetailSchema, ProbeRequestSchema, ProbeResponseSchema, ProbeService, ProbeSummarySchema } from "../gen/probe/v1/probe_pb.js";
 import { createWebSocketTransport } from "../../src/web/web-transport.js";
@@ -21,16 +21,13 @@ import { root, startGateway, type RunningGateway } from "../support/gateway.js";
 import { NodeWebSocket, RawWsCall } from "../support/grpc-websocket.js";
 import { envelope } from "../support/raw-http.js";
 import { createSelfSignedCert } from "../support/self-signed-cert.js";
+import { failure } from "../support/call-outcome.js";
 
 const allowedOrigin = "https://app.example";
 const grpcWebHeaders = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
 
 function probeFrame(req: Parameters<typeof create<typeof ProbeRequestSchema>>[1]): Buffer {
   return envelope(toBinary(ProbeRequestSchema, create(ProbeRequestSchema, req)));
-}
-
-async function failure(p: Promise<unknown>): Promise<ConnectError> {
-  return p.then(() => assert.fail("expected the call to fail"), (e: unknown) => ConnectError.from(e));
 }
 
 function wsUrl(gw: RunningGateway, rpc: string): string {

@@ -12,15 +12,15 @@ import http2 from "node:http2";
 import { after, before, describe, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { RetryInfoSchema } from "../../proto/gen/google/rpc/error_details_pb.js";
 import { createWebSocketTransport } from "../../src/web/web-transport.js";
 import { FeedRequestSchema, FlowService, TickSchema } from "../gen/flow/v1/flow_pb.js";
-import { flowProtocols, pause, until, type FlowGateway, type FlowProtocol } from "../support/flow-gateway.js";
+import { chunks, flowProtocols, pause, until, type FlowGateway, type FlowProtocol } from "../support/flow-gateway.js";
 import { startFlowProxy, type UpstreamProtocol } from "../support/flow-proxy.js";
 import { NodeWebSocket } from "../support/grpc-websocket.js";
 import { h1Request } from "../support/raw-http.js";
 import { rawServerStream, type RawStream } from "../support/raw-stream-client.js";
 import { startUpstream, type UpstreamProcess } from "../support/upstream-process.js";
+import { collect, failure, retryDelayMs } from "../support/call-outcome.js";
 
 /** One upstream process for the whole file; each describe starts its own gateway in front of it. */
 let upstream: UpstreamProcess;
@@ -28,36 +28,6 @@ before(async () => {
   upstream = await startUpstream({ impl: "connect" });
 });
 after(() => upstream?.kill());
-
-/** The error a call ends with (it must end with one). */
-async function failure(call: Promise<unknown> | (() => Promise<unknown>)): Promise<ConnectError> {
-  try {
-    await (typeof call === "function" ? call() : call);
-  } catch (e) {
-    return ConnectError.from(e);
-  }
-  assert.fail("the call succeeded; it should have been refused");
-}
-
-/** The RetryInfo delay of an error, in ms (undefined when it has none). */
-function retryDelayMs(e: ConnectError): number | undefined {
-  const info = e.findDetails(RetryInfoSchema)[0];
-  if (info?.retryDelay === undefined) return undefined;
-  return Number(info.retryDelay.seconds) * 1000 + Math.round(info.retryDelay.nanos / 1e6);
-}
-
-async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const m of stream) out.push(m);
-  return out;
-}
-
-async function* chunks(count: number, size = 8, gapMs = 0): AsyncIterable<{ sequence: bigint; payload: Uint8Array }> {
-  for (let i = 1; i <= count; i++) {
-    if (gapMs > 0) await pause(gapMs);
-    yield { sequence: BigInt(i), payload: new Uint8Array(size) };
-  }
-}
 
 const oneTo = (n: number) => Array.from({ length: n }, (_, i) => BigInt(i + 1));
 

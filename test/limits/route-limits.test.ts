@@ -8,43 +8,12 @@ import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health } from "../../proto/gen/grpc/health/v1/health_pb.js";
-import { RetryInfoSchema } from "../../proto/gen/google/rpc/error_details_pb.js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FeedRequestSchema, TickSchema } from "../gen/flow/v1/flow_pb.js";
-import { flowProtocols, pause, startFlowGateway, until, type FlowGateway, type FlowProtocol } from "../support/flow-gateway.js";
+import { chunks, flowProtocols, pause, startFlowGateway, until, type FlowGateway, type FlowProtocol } from "../support/flow-gateway.js";
 import { h1Request } from "../support/raw-http.js";
 import { rawServerStream, type RawStream } from "../support/raw-stream-client.js";
-
-/** The error a call ends with (it must end with one). */
-async function failure(call: Promise<unknown> | (() => Promise<unknown>)): Promise<ConnectError> {
-  try {
-    await (typeof call === "function" ? call() : call);
-  } catch (e) {
-    return ConnectError.from(e);
-  }
-  assert.fail("the call succeeded; it should have been refused");
-}
-
-/** The RetryInfo delay of an error, in ms (undefined when it has none). */
-function retryDelayMs(e: ConnectError): number | undefined {
-  const info = e.findDetails(RetryInfoSchema)[0];
-  if (info?.retryDelay === undefined) return undefined;
-  return Number(info.retryDelay.seconds) * 1000 + Math.round(info.retryDelay.nanos / 1e6);
-}
-
-/** Reads a whole server stream, or its first `n` messages. */
-async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const m of stream) out.push(m);
-  return out;
-}
-
-async function* chunks(count: number, size = 8, gapMs = 0): AsyncIterable<{ sequence: bigint; payload: Uint8Array }> {
-  for (let i = 1; i <= count; i++) {
-    if (gapMs > 0) await pause(gapMs);
-    yield { sequence: BigInt(i), payload: new Uint8Array(size) };
-  }
-}
+import { failure, retryDelayMs, collect } from "../support/call-outcome.js";
 
 describe("maxConcurrent", () => {
   let gw: FlowGateway;

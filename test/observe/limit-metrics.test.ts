@@ -4,21 +4,13 @@
 // series (events without a route, overload, buffered bytes, connections).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { adminUrl, scrape, value, type Sample } from "../support/admin.js";
+import { failure } from "../support/call-outcome.js";
 import { startFlowGateway, until, type FlowGateway } from "../support/flow-gateway.js";
 
 const hold = "flow.v1.FlowService/Hold";
 const feed = "flow.v1.FlowService/Feed";
-
-async function refusal(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (e) {
-    return ConnectError.from(e);
-  }
-  assert.fail("the call succeeded; it should have been refused");
-}
 
 describe("metrics of the flow limits", () => {
   let gw: FlowGateway;
@@ -41,7 +33,7 @@ describe("metrics of the flow limits", () => {
     // The rate of Feed allows one call per 10 s with a burst of 1: the
     // first takes it, so the next one is refused.
     for await (const _ of flow.feed({ count: 1 }));
-    assert.equal((await refusal((async () => {
+    assert.equal((await failure((async () => {
       for await (const _ of flow.feed({ count: 1 }));
     })())).code, Code.ResourceExhausted);
     const second = flow.hold({ key: "m" });
@@ -50,7 +42,7 @@ describe("metrics of the flow limits", () => {
       samples = await scrape(base);
       return value(samples, "sluice_limit_route_queued", { route: hold }) === 1;
     });
-    const third = await refusal(flow.hold({ key: "m" }));
+    const third = await failure(flow.hold({ key: "m" }));
     assert.equal(third.code, Code.ResourceExhausted);
     samples = await scrape(base);
 

@@ -101,3 +101,11 @@ export async function until(what: string, check: () => boolean | Promise<boolean
     await pause(50);
   }
 }
+
+/** Chunk messages 1..count for Upload and Echo, `size` bytes of payload each, `gapMs` apart. */
+export async function* chunks(count: number, size = 8, gapMs = 0): AsyncIterable<{ sequence: bigint; payload: Uint8Array }> {
+  for (let i = 1; i <= count; i++) {
+    if (gapMs > 0) await pause(gapMs);
+    yield { sequence: BigInt(i), payload: new Uint8Array(size) };
+  }
+}
