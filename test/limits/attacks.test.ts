@@ -390,7 +390,8 @@ describe("HTTP/2: Rapid Reset, header checks, stream limit, keepalive", () => {
 
   test("a client that resets its calls and keeps opening streams spends the reset budget: REFUSED_STREAM, then GOAWAY ENHANCE_YOUR_CALM, and it is disconnected", async () => {
     const before0 = await holdsStarted();
-    const raw = await connectRaw(gw.port);
+    // It answers the keepalive PINGs (300 ms here), so that only the reset budget can end its connection.
+    const raw = await connectRaw(gw.port, { ackPings: true });
     await until("SETTINGS exchanged", () => raw.frames.some((f) => f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) !== 0));
     // 100 calls whose handlers keep running (and their slots) after the client resets them...
     const hold = holdBody({ key: "budget", maxMs: 3000, ignoreSignal: true });

@@ -110,9 +110,10 @@ export interface RawH2 {
 
 /**
  * Connects, sends the preface and an (optionally customised) SETTINGS, and
- * acknowledges the server's SETTINGS unless `ackSettings` is false.
+ * acknowledges the server's SETTINGS unless `ackSettings` is false. With
+ * `ackPings`, it answers the server's keepalive PINGs as a live client does.
  */
-export async function connectRaw(port: number, opts: { ackSettings?: boolean; settings?: [number, number][]; localAddress?: string } = {}): Promise<RawH2> {
+export async function connectRaw(port: number, opts: { ackSettings?: boolean; ackPings?: boolean; settings?: [number, number][]; localAddress?: string } = {}): Promise<RawH2> {
   const socket = net.connect({ port, host: "127.0.0.1", ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
   socket.on("error", () => {});
   await new Promise<void>((resolve, reject) => {
@@ -131,6 +132,7 @@ export async function connectRaw(port: number, opts: { ackSettings?: boolean; se
       const f = { type: pending[3]!, flags: pending[4]!, stream: pending.readUInt32BE(5) & 0x7fffffff, payload: pending.subarray(9, 9 + len) };
       frames.push(f);
       if (f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) === 0 && ack && !socket.destroyed) socket.write(frame(FrameType.SETTINGS, Flag.ACK, 0));
+      if (f.type === FrameType.PING && (f.flags & Flag.ACK) === 0 && opts.ackPings === true && !socket.destroyed) socket.write(frame(FrameType.PING, Flag.ACK, 0, Buffer.from(f.payload)));
       pending = pending.subarray(9 + len);
     }
   });
