@@ -200,6 +200,18 @@ export function rpcError<C extends ErrorCode>(
   return new ConnectError(`${code}: ${build(args[0])}`, status);
 }
 
+/**
+ * A ConnectError made on its first use and shared after that, for the errors
+ * a module keeps ready. Made at import instead, it would cost every start
+ * about 15 ms: a ConnectError holds a Headers object, and Node loads its
+ * fetch implementation (undici) on the first Headers of a process, for
+ * errors most processes never raise.
+ */
+export function sharedError(make: () => ConnectError): () => ConnectError {
+  let error: ConnectError | undefined;
+  return () => (error ??= make());
+}
+
 /** Every code in the catalogue, for the docs check. */
 export const errorCodes = Object.keys(catalogue) as ErrorCode[];
 

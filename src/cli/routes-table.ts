@@ -8,7 +8,9 @@ import type { Route } from "../host/route-table.js";
 export function formatRoutesTable(routes: Route[], websocket = true): string {
   const rows = routes
     .slice()
-    .sort((a, b) => a.path.localeCompare(b.path))
+    // Code-point order, not localeCompare: paths are ASCII, and the first
+    // localeCompare of a process loads ICU's collator (several ms of start-up).
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     .map((r) => [r.method.parent.typeName, r.method.name, r.method.methodKind.replace("_", "-"), protocolsOf(r, websocket), r.source]);
   const header = ["SERVICE", "METHOD", "KIND", "PROTOCOLS", "SOURCE"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

@@ -151,6 +151,11 @@ function positiveInt(v: unknown): string | undefined {
     : "an integer from 1 to 2147483647";
 }
 
+function unknownOption(key: string): string {
+  const near = nearestName(key, Object.keys(optionChecks));
+  return `a known option: "${key}" is not one${near ? `; did you mean "${near}"?` : ` (the options are ${Object.keys(optionChecks).join(", ")})`}`;
+}
+
 function checkOptions(file: string, options: unknown, service: DescService): { value: FunctionOptions } | { error: SluiceError } {
   if (options === undefined) return { value: {} };
   if (typeof options !== "object" || options === null) {
@@ -159,8 +164,7 @@ function checkOptions(file: string, options: unknown, service: DescService): { v
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
     const check = optionChecks[key as keyof FunctionOptions];
-    const near = nearestName(key, Object.keys(optionChecks));
-    const expected = check ? check(value) : `a known option: "${key}" is not one${near ? `; did you mean "${near}"?` : ` (the options are ${Object.keys(optionChecks).join(", ")})`}`;
+    const expected = check ? check(value) : unknownOption(key);
     if (expected) {
       // A limit's problem may be in a field of it (options.rate.perSecond): name that field.
       const inner = key in limitChecks ? checkLimit(key, value, "options")[0] : undefined;

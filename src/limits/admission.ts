@@ -55,9 +55,12 @@ const shedReasons: Partial<Record<LimitEvent, string>> = {
   shedHeap: "the heap is past overload.maxHeapPercent of its limit",
 };
 
-/** Made once: a shed call must cost as little as possible (the errors are only read when answering). */
-const shedErrors = new Map(Object.entries(shedReasons).map(([event, reason]) =>
-  [event as LimitEvent, withRetryInfo(rpcError("SLUICE_OVERLOADED", Code.Unavailable, { reason }), shedRetryMs)]));
+/**
+ * Made once each, on first use: a shed call must cost as little as possible
+ * (the errors are only read when answering). See sharedError for why not at
+ * import.
+ */
+const shedErrors = new Map<LimitEvent, ConnectError>();
 
 /**
  * Admission of new calls, at dispatch, for every call engine (function
@@ -173,7 +176,12 @@ export class Admission {
 
   #shed(reason: LimitEvent): ConnectError {
     this.stats.count(reason);
-    return shedErrors.get(reason)!;
+    let error = shedErrors.get(reason);
+    if (!error) {
+      error = withRetryInfo(rpcError("SLUICE_OVERLOADED", Code.Unavailable, { reason: shedReasons[reason]! }), shedRetryMs);
+      shedErrors.set(reason, error);
+    }
+    return error;
   }
 }
 

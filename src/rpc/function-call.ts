@@ -3,7 +3,7 @@ import type { DescMethod, DescService, Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Client, type HandlerContext } from "@connectrpc/connect";
 import { context } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import { rpcError } from "../errors.js";
+import { rpcError, sharedError } from "../errors.js";
 import type { FunctionRoute } from "../host/route-table.js";
 import { armDue, Due, dueExpired, type DueCall } from "../limits/call-due.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
@@ -26,8 +26,8 @@ import { RequestBody, type MessageSink } from "./request-body.js";
 import type { RpcContext } from "./rpc-context.js";
 
 /** ctx.signal's reason once a call has ended normally. */
-const completed = new ConnectError("the call is complete", Code.Canceled);
-const clientGone = new ConnectError("the client cancelled the call or went away", Code.Canceled);
+const completed = sharedError(() => new ConnectError("the call is complete", Code.Canceled));
+const clientGone = sharedError(() => new ConnectError("the client cancelled the call or went away", Code.Canceled));
 
 
 /** How a Connect GET request carries its message, instead of a body. */
@@ -163,7 +163,7 @@ export class FunctionCall implements ContextSource, DueCall, MessageSink {
   signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
-      if (this.#done) this.#controller.abort(this.#endReason ?? completed);
+      if (this.#done) this.#controller.abort(this.#endReason ?? completed());
     }
     return this.#controller.signal;
   }
@@ -176,7 +176,7 @@ export class FunctionCall implements ContextSource, DueCall, MessageSink {
     const env = this.#env;
     env.inFlight.begin(this);
     this.#obs = env.telemetry.serverCall(this.#route, this.#wire.protocol, x.headers);
-    x.onClientGone(() => this.#abortWith(clientGone, false));
+    x.onClientGone(() => this.#abortWith(clientGone(), false));
     if (x.authority === undefined) {
       return this.#fail(new ConnectError("malformed request: unable to determine request authority", Code.InvalidArgument));
     }
@@ -314,7 +314,7 @@ export class FunctionCall implements ContextSource, DueCall, MessageSink {
 
   #invoke(input: Message | InboundMessages<Message>): void {
     // A stream reset before its handler starts (Rapid Reset) runs no handler.
-    if (this.#x.clientGone) return this.#finish(clientGone);
+    if (this.#x.clientGone) return this.#finish(clientGone());
     this.#ctx = new CallContext(this);
     const kind = this.#route.method.methodKind;
     let result: unknown;
@@ -579,7 +579,7 @@ export class FunctionCall implements ContextSource, DueCall, MessageSink {
     env.deadlines.remove(this);
     env.inFlight.end(this);
     if (error !== undefined && this.#rpc !== undefined) this.#rpc.code = error.code;
-    this.#controller?.abort(error ?? completed);
+    this.#controller?.abort(error ?? completed());
     const body = this.#body;
     if (body !== undefined) {
       body.detach();
@@ -587,7 +587,7 @@ export class FunctionCall implements ContextSource, DueCall, MessageSink {
     } else if (!this.#x.clientGone) {
       this.#x.stopReading();
     }
-    this.#inbound?.fail(error ?? completed);
+    this.#inbound?.fail(error ?? completed());
     this.#governor?.close();
     this.#outbound?.close();
     const output = this.#output;

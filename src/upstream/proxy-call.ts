@@ -3,6 +3,7 @@ import http2 from "node:http2";
 import { toBinary, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import { sharedError } from "../errors.js";
 import type { ProxyRoute } from "../host/route-table.js";
 import { armDue, Due, dueExpired, type DueCall } from "../limits/call-due.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
@@ -39,7 +40,7 @@ type AttemptOutcome =
   | { kind: "failed"; error: ConnectError; unprocessed: boolean; pushback: number | "stop" | undefined; trailers?: Metadata };
 
 const noOptions = Object.freeze({});
-const clientGone = new ConnectError("the client cancelled the call or went away", Code.Canceled);
+const clientGone = sharedError(() => new ConnectError("the client cancelled the call or went away", Code.Canceled));
 
 
 /**
@@ -144,7 +145,7 @@ export class ProxyCall implements DueCall {
     env.inFlight.begin(this);
     const route = this.#route;
     const obs = (this.#obs = env.telemetry.serverCall(route, this.#wire.protocol, x.headers));
-    x.onClientGone(() => this.#abortWith(clientGone, false));
+    x.onClientGone(() => this.#abortWith(clientGone(), false));
     const wire = this.#wire;
     const rawTimeout = headerValue(x.headers[wire.timeoutHeader]);
     const timeout = wire.timeoutHeader === "grpc-timeout" ? parseGrpcTimeout(rawTimeout) : parseConnectTimeout(rawTimeout);
