@@ -123,7 +123,8 @@ export async function runCli(args: string[], opts: { cwd?: string; env?: Record<
   let stderr = "";
   child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+  // Generous: a check type-checks with TypeScript, and CI runs suites side by side on two cores.
+  const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 90_000);
   const [code] = await once(child, "exit");
   clearTimeout(timer);
   return { code: code as number | null, stdout, stderr };
