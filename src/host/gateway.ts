@@ -22,6 +22,7 @@ import type { CallEnv } from "../rpc/call-env.js";
 import { CorsPolicy } from "./cors-policy.js";
 import { createRoutes } from "./create-routes.js";
 import { registerHttpCompression } from "./http-compression.js";
+import { noSchemaCompilers } from "./no-schema-compilers.js";
 import { httpEndpointPaths, registerHttpEndpoints } from "./http-endpoints.js";
 import { InFlight } from "./in-flight.js";
 import { Listener } from "./listener.js";
@@ -103,6 +104,7 @@ export class Gateway {
       logController: new LogController({ disableRequestLogging: true }),
       genReqId: (req) => requestId(req.headers),
       return503OnClosing: false,
+      schemaController: noSchemaCompilers,
       serverFactory: (handler) => {
         const websocket = config.websocket.enabled ? { pingIntervalMs: config.websocket.pingIntervalMs } : undefined;
         const dispatch = new RpcDispatch({ table: this.table, env, requestId, httpPaths: httpEndpointPaths, maxHeaderBytes: config.maxHeaderBytes, ...(websocket ? { websocket } : {}) });

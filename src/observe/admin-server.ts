@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { PassThrough } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { sluiceError, SluiceError, type ErrorCode } from "../errors.js";
+import { noSchemaCompilers } from "../host/no-schema-compilers.js";
 import type { AdminSource } from "./admin-source.js";
 import { openMetricsContentType, prometheusContentType, renderMetrics } from "./metric-families.js";
 import { maxProfileSeconds, profileFileSuffix, type ProfileKind } from "./profiler.js";
@@ -44,7 +45,7 @@ export class AdminServer {
 
   constructor(opts: AdminServerOptions) {
     this.#opts = opts;
-    const app = (this.app = Fastify({ logger: false, forceCloseConnections: true }));
+    const app = (this.app = Fastify({ logger: false, forceCloseConnections: true, schemaController: noSchemaCompilers }));
     const token = opts.token === undefined ? undefined : Buffer.from(opts.token);
     app.addHook("onRequest", async (req, reply) => {
       if (token === undefined || req.url === "/" || req.url.startsWith("/?")) return;
