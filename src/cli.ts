@@ -14,7 +14,7 @@ import { sluiceError, SluiceError } from "./errors.js";
 import { findFunctionFiles } from "./functions/find-function-files.js";
 import { formatTypeCheckError, FunctionTypeChecker } from "./functions/type-check-functions.js";
 import { Gateway } from "./host/gateway.js";
-import { announceListening, WorkerPool, workerCount } from "./host/worker-pool.js";
+import { announceListening, leaveCluster, WorkerPool, workerCount } from "./host/worker-pool.js";
 import { pino } from "pino";
 import { DevLoop } from "./cli/dev-loop.js";
 import { LocalSource, type AdminSource } from "./observe/admin-source.js";
@@ -205,7 +205,10 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | unde
     process.on("SIGINT", () => {});
     process.on("disconnect", () => process.emit("SIGTERM", "SIGTERM"));
     announceListening(url, formatRoutesTable(gateway.table.list(), config.websocket.enabled));
-    return exitCode;
+    return exitCode.then(async (code) => {
+      await leaveCluster();
+      return code;
+    });
   }
   process.on("SIGHUP", () => gateway.log.warn("SIGHUP: replacing the functions without a restart needs --workers 2 or more (a rolling restart); ignored"));
   // Printed last: whoever waits for this line may signal us at once.

@@ -11,7 +11,15 @@ export interface WorkerListening {
 }
 
 /** Messages the primary sends a worker. */
-export type PrimaryMessage = { type: "sluice:shutdown" };
+export type PrimaryMessage = { type: "sluice:shutdown" } | { type: "sluice:released" };
+
+/** A worker that stopped listening asks to be released before it exits (see leaveCluster). */
+interface WorkerLeaving {
+  type: "sluice:leaving";
+}
+
+/** Longest wait for the primary's answer to "sluice:leaving" (it may be gone). */
+const leaveTimeoutMs = 2_000;
 
 export interface WorkerPoolOptions {
   count: number;
@@ -109,6 +117,9 @@ export class WorkerPool {
           listening = true;
           this.#serving.add(worker);
           resolve(m);
+        } else if (isLeaving(m) && worker.isConnected()) {
+          const released: PrimaryMessage = { type: "sluice:released" };
+          worker.send(released);
         }
       });
       worker.on("exit", (code, signal) => {
@@ -151,6 +162,43 @@ export class WorkerPool {
 
 function isListening(m: unknown): m is WorkerListening {
   return typeof m === "object" && m !== null && (m as { type?: unknown }).type === "sluice:listening";
+}
+
+function isLeaving(m: unknown): m is WorkerLeaving {
+  return typeof m === "object" && m !== null && (m as { type?: unknown }).type === "sluice:leaving";
+}
+
+/**
+ * In a worker that has stopped listening, before it exits: waits until the
+ * primary can hand it no more connections.
+ *
+ * node:cluster's primary accepts each connection and passes it to a worker
+ * over IPC; a worker that closed its server answers a connection still on
+ * its way with "not accepted", and the primary passes it to another worker.
+ * A worker that exits before that answer leaves the connection with the
+ * primary, accepted and never served: its client waits forever. The IPC
+ * channel keeps order, so once the primary answers this message (sent
+ * after the close, so read after it), every connection it had sent this
+ * worker has arrived and been answered.
+ */
+export function leaveCluster(): Promise<void> {
+  if (!process.connected || process.send === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      process.off("message", onMessage);
+      process.off("disconnect", done);
+      resolve();
+    };
+    const onMessage = (m: unknown) => {
+      if (typeof m === "object" && m !== null && (m as { type?: unknown }).type === "sluice:released") done();
+    };
+    const timer = setTimeout(done, leaveTimeoutMs);
+    process.on("message", onMessage);
+    process.on("disconnect", done);
+    const leaving: WorkerLeaving = { type: "sluice:leaving" };
+    process.send!(leaving);
+  });
 }
 
 /** In a worker: tells the primary that this worker serves. */

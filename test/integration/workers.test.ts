@@ -11,10 +11,20 @@ import { ProbeRequestSchema } from "../gen/probe/v1/probe_pb.js";
 import { startGateway, type RunningGateway } from "../support/gateway.js";
 import { envelope } from "../support/raw-http.js";
 
-/** One unary gRPC call on a fresh connection; resolves with the answering pid, or the gRPC status if not OK. */
+/**
+ * One unary gRPC call on a fresh connection; resolves with the answering
+ * pid, or the gRPC status if not OK ("no answer in 10 s" for a connection
+ * accepted and never served, the failure a worker leaving the cluster too
+ * early would cause).
+ */
 async function callOnNewConnection(gw: RunningGateway): Promise<{ pid?: number; status: string }> {
   const session = http2.connect(gw.url);
   session.on("error", () => {});
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    session.destroy();
+  }, 10_000);
   try {
     const stream = session.request({ ":method": "POST", ":path": "/probe.v1.ProbeService/Unary", "content-type": "application/grpc" });
     let pid: number | undefined;
@@ -27,8 +37,9 @@ async function callOnNewConnection(gw: RunningGateway): Promise<{ pid?: number; 
     stream.resume();
     stream.end(envelope(toBinary(ProbeRequestSchema, create(ProbeRequestSchema, { text: "who" }))));
     await once(stream, "close");
-    return { pid, status };
+    return { pid, status: timedOut ? "no answer in 10 s" : status };
   } finally {
+    clearTimeout(timer);
     session.close();
   }
 }

@@ -34,6 +34,16 @@ export interface RunningGateway {
 }
 
 /**
+ * Gateways started by this test process and not yet exited: a test that
+ * failed or timed out before stopping its gateway does not leave it running
+ * after the file ends (a --workers primary's workers follow it out).
+ */
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/**
  * Starts `sluice <command>` as its own process on a free port and resolves
  * once it prints its listening address.
  */
@@ -55,6 +65,7 @@ export async function launchGateway(command: string, args: string[], opts: { cwd
     ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
     ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
+  running.add(child);
   let out = "";
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
@@ -63,7 +74,10 @@ export async function launchGateway(command: string, args: string[], opts: { cwd
   };
   child.stdout!.on("data", onData);
   child.stderr!.on("data", onData);
-  const exited = once(child, "exit").then(([code]) => code as number | null);
+  const exited = once(child, "exit").then(([code]) => {
+    running.delete(child);
+    return code as number | null;
+  });
 
   const waitForOutput = (text: string | RegExp, ms = 10_000) =>
     new Promise<void>((resolve, reject) => {
