@@ -16,7 +16,7 @@ export interface ContextSource {
   /** The call's AbortSignal, created on first use. */
   signal(): AbortSignal;
   /** A client on a configured upstream, carrying this call's deadline, cancellation and headers. */
-  upstreamClient<S extends DescService>(service: S, name: string, ctx: HandlerContext): Client<S>;
+  upstreamClient<S extends DescService>(service: S, name: string): Client<S>;
 }
 
 /**
@@ -85,7 +85,7 @@ export class CallContext implements HandlerContext {
    * the config does not declare.
    */
   upstream<S extends DescService>(service: S, name: string): Client<S> {
-    return this.#call.upstreamClient(service, name, this);
+    return this.#call.upstreamClient(service, name);
   }
 
   get values(): ContextValues {

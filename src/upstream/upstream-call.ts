@@ -172,6 +172,9 @@ async function* responseBody(prefix: Buffer[], stream: http2.ClientHttp2Stream, 
     replay.close();
     // Done reading, early or not: the upstream must not keep working for nobody (gRPC clients reset here too).
     if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    // Data already received and left unread holds the stream open (no 'close', so
+    // its slot in the pool is never given back) until it is read: discard it.
+    stream.resume();
   }
 }
 

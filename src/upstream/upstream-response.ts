@@ -62,6 +62,8 @@ export class ResponseDecoder implements EnvelopeSink {
   readonly #status: number;
   readonly #headers: http2.IncomingHttpHeaders;
   readonly #limit: number;
+  /** What the limit is called in errors: the option that sets it. */
+  readonly #limitName: string;
   readonly #sink: ResponseSink;
   readonly #reader: EnvelopeReader;
   #compression: Compression | null = null;
@@ -84,11 +86,12 @@ export class ResponseDecoder implements EnvelopeSink {
     return this.#failure !== undefined;
   }
 
-  constructor(protocol: UpstreamProtocol, connectUnary: boolean, status: number, headers: http2.IncomingHttpHeaders, limit: number, sink: ResponseSink) {
+  constructor(protocol: UpstreamProtocol, connectUnary: boolean, status: number, headers: http2.IncomingHttpHeaders, limit: number, sink: ResponseSink, limitName = "writeMaxBytes") {
     this.#protocol = protocol;
     this.#status = status;
     this.#headers = headers;
     this.#limit = limit;
+    this.#limitName = limitName;
     this.#sink = sink;
     this.#reader = new EnvelopeReader(limit);
     if (connectUnary) this.#chunks = [];
@@ -105,7 +108,7 @@ export class ResponseDecoder implements EnvelopeSink {
     if (this.#failure !== undefined) return undefined;
     if (this.#chunks !== undefined) {
       this.#size += chunk.byteLength;
-      if (this.#size > this.#limit) this.#failure = new ConnectError(`the upstream's response is larger than writeMaxBytes ${this.#limit}`, Code.ResourceExhausted);
+      if (this.#size > this.#limit) this.#failure = new ConnectError(`the upstream's response is larger than ${this.#limitName} ${this.#limit}`, Code.ResourceExhausted);
       else this.#chunks.push(chunk);
       return undefined;
     }
@@ -114,7 +117,7 @@ export class ResponseDecoder implements EnvelopeSink {
     const problem = this.#reader.push(chunk, this);
     if (problem !== undefined) {
       this.#failure = problem.kind === "too-large"
-        ? new ConnectError(`the upstream sent a message of ${problem.size} bytes, more than writeMaxBytes ${this.#limit}`, Code.ResourceExhausted)
+        ? new ConnectError(`the upstream sent a message of ${problem.size} bytes, more than ${this.#limitName} ${this.#limit}`, Code.ResourceExhausted)
         : new ConnectError("the upstream's response ended inside a message", Code.Internal);
       return undefined;
     }
@@ -193,8 +196,9 @@ export async function readUpstreamResponse(
   trailers: () => http2.IncomingHttpHeaders,
   limit: number,
   sink: ResponseSink,
+  limitName?: string,
 ): Promise<ResponseEnd> {
-  const decoder = new ResponseDecoder(protocol, connectUnary, status, headers, limit, sink);
+  const decoder = new ResponseDecoder(protocol, connectUnary, status, headers, limit, sink, limitName);
   for await (const chunk of body) {
     const wait = decoder.push(chunk);
     if (wait !== undefined) await wait;

@@ -48,6 +48,37 @@ for (const { protocol, impl } of protocols) {
       assert.ok(timeout > 0 && timeout <= 5_000, `timeout header ${timeout}`);
     });
 
+    test("a header the call sets itself wins over the one passed on", async () => {
+      const client = registry.client(ProbeService, "backend", { requestId: "req-passed-on" });
+      const res = await client.unary({ text: "h" }, { headers: { "X-Request-Id": "req-own" } });
+      assert.equal(res.headers["x-request-id"], "req-own");
+    });
+
+    test("an answer larger than the upstream's readMaxBytes fails with RESOURCE_EXHAUSTED, and the stream is closed", async () => {
+      const small = upstreamRegistry({ backend: { url: server.url, protocol, readMaxBytes: 1024 } });
+      try {
+        const client = small.client(ProbeService, "backend");
+        const err = await client.unary({ text: "big", responseBytes: 4096 }).then(() => undefined, (e: unknown) => e);
+        assert.ok(err instanceof ConnectError);
+        assert.equal(err.code, Code.ResourceExhausted, String(err));
+        assert.match(err.rawMessage, /readMaxBytes 1024/);
+        assert.equal((await client.unary({ text: "fits", responseBytes: 100 })).payload.byteLength, 100);
+        await eventually(() => small.get("backend").state().activeStreams === 0, 10_000, "no open stream in the pool");
+      } finally {
+        await small.close(1000);
+      }
+    });
+
+    test("a request that does not fit its schema fails with INTERNAL naming the field, and is not sent", async () => {
+      const client = registry.client(ProbeService, "backend");
+      const before = (await server.stats()).totalCalls;
+      const err = await client.unary({ text: 42 } as never).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof ConnectError);
+      assert.equal(err.code, Code.Internal);
+      assert.match(err.rawMessage, /^the request to upstream backend is not a valid probe\.v1\.ProbeRequest: text: /);
+      assert.equal((await server.stats()).totalCalls, before);
+    });
+
     test("a call's own shorter timeout wins over the caller's deadline", async () => {
       const client = registry.client(ProbeService, "backend", { timeoutMs: 60_000 });
       const res = await client.unary({ text: "t" }, { timeoutMs: 2_000 });
