@@ -69,20 +69,18 @@ export async function callUnaryUpstream<I extends DescMessage, O extends DescMes
       ...(call.deadline !== undefined ? { deadline: call.deadline } : {}),
     });
     let message: Uint8Array | undefined;
-    let messages = 0;
     const end = await readUpstreamResponse(protocol, protocol === "connect", res.status, res.headers, res.body, () => res.trailers, upstream.config.readMaxBytes, {
       message(bytes) {
-        messages++;
+        // Thrown here, the error stops the reading and cancels the upstream's stream:
+        // an upstream streaming its answer to a unary call is not read to its end.
+        if (message !== undefined) throw cardinalityError("more than one message");
         message = bytes;
         return undefined;
       },
     }, "readMaxBytes");
     const header = responseMetadata(res.headers, protocol === "connect").header;
     if (end.error !== undefined) throw withMetadata(end.error, header, end.trailers);
-    if (messages !== 1 || message === undefined) {
-      // gRPC calls a unary answer without exactly one message a cardinality violation.
-      throw new ConnectError(`protocol error: the upstream answered a unary method with ${messages} messages`, Code.Unimplemented);
-    }
+    if (message === undefined) throw cardinalityError("no message");
     let output: MessageShape<O>;
     try {
       output = decodeBinary(method.output, message);
@@ -98,6 +96,11 @@ export async function callUnaryUpstream<I extends DescMessage, O extends DescMes
     span?.finished(error.code);
     throw error;
   }
+}
+
+/** gRPC calls a unary answer without exactly one message a cardinality violation: UNIMPLEMENTED. */
+function cardinalityError(what: string): ConnectError {
+  return new ConnectError(`protocol error: the upstream answered a unary method with ${what}`, Code.Unimplemented);
 }
 
 /** The request's body: the message, enveloped for gRPC and gRPC-Web, bare for Connect unary. */

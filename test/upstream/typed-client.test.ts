@@ -3,10 +3,15 @@
 // servers of other implementations (grpc-js for gRPC, connect-node for
 // Connect and gRPC-Web), with what a function's call passes on.
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ProbeRequestSchema, ProbeService, type ProbeRequest } from "../gen/probe/v1/probe_pb.js";
+import { ProbeRequestSchema, ProbeResponseSchema, ProbeService, type ProbeRequest } from "../gen/probe/v1/probe_pb.js";
+import { failure } from "../support/call-outcome.js";
+import { envelope } from "../support/raw-http.js";
 import { eventually, startUpstream, upstreamRegistry, type UpstreamProcess } from "../support/upstream-process.js";
 import type { UpstreamRegistry } from "../../src/upstream/upstream-registry.js";
 
@@ -168,3 +173,32 @@ for (const { protocol, impl } of protocols) {
     });
   });
 }
+
+describe("a gRPC upstream that breaks the protocol (a raw node:http2 server)", () => {
+  test("a unary call answered with a stream of messages fails with UNIMPLEMENTED at the second, and the upstream's stream is cancelled", { timeout: 20_000 }, async () => {
+    let cancelled = false;
+    const server = http2.createServer();
+    server.on("stream", (stream) => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc" });
+      const frame = envelope(toBinary(ProbeResponseSchema, create(ProbeResponseSchema, { text: "again" })));
+      const timer = setInterval(() => stream.write(frame), 5);
+      stream.on("close", () => {
+        clearInterval(timer);
+        cancelled = true;
+      });
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const registry = upstreamRegistry({ endless: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` } });
+    try {
+      const e = await failure(registry.client(ProbeService, "endless").unary({ text: "x" }));
+      assert.equal(e.code, Code.Unimplemented);
+      assert.equal(e.rawMessage, "protocol error: the upstream answered a unary method with more than one message");
+      await eventually(() => cancelled, 10_000, "the upstream's stream to be cancelled");
+      await eventually(() => registry.get("endless").state().activeStreams === 0, 10_000, "no open stream in the pool");
+    } finally {
+      await registry.close(500);
+      server.close();
+    }
+  });
+});
