@@ -3,11 +3,11 @@ import type { DescMessage, DescMethodUnary, MessageShape } from "@bufbuild/proto
 import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import type { Context } from "@opentelemetry/api";
 import { checkResponse } from "../functions/check-response.js";
-import { startUpstreamSpan } from "../observe/telemetry.js";
 import { envelopeHeaderBytes, writeEnvelopeHeader } from "../protocol/envelope.js";
 import { forEachMetadata, type Metadata } from "../protocol/metadata.js";
 import { decodeBinary } from "../protocol/protobuf/binary-decoder.js";
 import { EncodeError, encodeBinary } from "../protocol/protobuf/binary-encoder.js";
+import { observeUpstreamCall } from "./observe-upstream-call.js";
 import { callUpstream } from "./upstream-call.js";
 import { readUpstreamResponse, responseMetadata } from "./upstream-response.js";
 import type { Upstream } from "./upstream.js";
@@ -59,9 +59,8 @@ export async function callUnaryUpstream<I extends DescMessage, O extends DescMes
   if (protocol === "grpc-web") headers["x-grpc-web"] = "1";
   if (protocol === "connect") headers["connect-protocol-version"] = "1";
 
-  const started = performance.now();
-  const span = call.traceContext === undefined ? undefined : startUpstreamSpan({ method }, protocol, upstream.name, call.traceContext);
-  span?.inject(headers);
+  const obs = observeUpstreamCall(upstream, method, call.traceContext);
+  obs.span?.inject(headers);
   try {
     const body = encodeRequest(upstream, method.input, call.input, shape.enveloped);
     const res = await callUpstream(upstream, { headers, body: once(body) }, {
@@ -87,13 +86,11 @@ export async function callUnaryUpstream<I extends DescMessage, O extends DescMes
     } catch (e) {
       throw new ConnectError(`the upstream's ${method.output.typeName} does not parse: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
     }
-    upstream.stats?.finished(0, performance.now() - started);
-    span?.finished(0);
+    obs.end(0);
     return { stream: false, service: method.parent, method, header: toHeaders(header), message: output, trailer: toHeaders(end.trailers) };
   } catch (e) {
     const error = ConnectError.from(e);
-    upstream.stats?.finished(error.code, performance.now() - started);
-    span?.finished(error.code);
+    obs.end(error.code);
     throw error;
   }
 }

@@ -7,7 +7,7 @@ import { validateReadWriteMaxBytes, type CommonTransportOptions } from "@connect
 import { createTransport as createConnectTransport } from "@connectrpc/connect/protocol-connect";
 import { createTransport as createGrpcTransport } from "@connectrpc/connect/protocol-grpc";
 import { createTransport as createGrpcWebTransport } from "@connectrpc/connect/protocol-grpc-web";
-import { startUpstreamSpan } from "../observe/telemetry.js";
+import { observeUpstreamCall } from "./observe-upstream-call.js";
 import { createPooledHttpClient } from "./pooled-http-client.js";
 import { callUnaryUpstream } from "./unary-upstream-call.js";
 import type { Upstream } from "./upstream.js";
@@ -120,25 +120,17 @@ function propagate(fixed: readonly (readonly [string, string])[], signal: AbortS
 /** Latency and outcome per call (upstream metrics), and a client span per call when the calling call is traced. */
 function observe(upstream: Upstream, parent: Context | undefined): Interceptor {
   return (next) => async (req) => {
-    const started = performance.now();
-    const span = parent === undefined ? undefined : startUpstreamSpan(req, upstream.config.protocol, upstream.name, parent);
-    if (span !== undefined) for (const [name, value] of Object.entries(span.headers())) req.header.set(name, value);
-    let ended = false;
-    const end = (code: number) => {
-      if (ended) return;
-      ended = true;
-      upstream.stats?.finished(code, performance.now() - started);
-      span?.finished(code);
-    };
+    const obs = observeUpstreamCall(upstream, req.method, parent);
+    if (obs.span !== undefined) for (const [name, value] of Object.entries(obs.span.headers())) req.header.set(name, value);
     try {
       const res = await next(req);
       if (!res.stream) {
-        end(0);
+        obs.end(0);
         return res;
       }
-      return { ...res, message: observeMessages(res.message, end) };
+      return { ...res, message: observeMessages(res.message, obs.end) };
     } catch (e) {
-      end(ConnectError.from(e).code);
+      obs.end(ConnectError.from(e).code);
       throw e;
     }
   };
