@@ -10,8 +10,10 @@ export interface WorkerListening {
   routes: string;
 }
 
-/** Messages the primary sends a worker. */
-export type PrimaryMessage = { type: "sluice:shutdown" } | { type: "sluice:released" };
+/** The primary's answer to "sluice:leaving": it hands this worker no more connections. */
+interface WorkerReleased {
+  type: "sluice:released";
+}
 
 /** A worker that stopped listening asks to be released before it exits (see leaveCluster). */
 interface WorkerLeaving {
@@ -118,7 +120,7 @@ export class WorkerPool {
           this.#serving.add(worker);
           resolve(m);
         } else if (isLeaving(m) && worker.isConnected()) {
-          const released: PrimaryMessage = { type: "sluice:released" };
+          const released: WorkerReleased = { type: "sluice:released" };
           worker.send(released);
         }
       });
