@@ -1,27 +1,27 @@
 #!/usr/bin/env node
-import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { artifactConfigSources } from "./artifact/artifact-config.js";
 import { runningArtifact } from "./artifact/artifact-manifest.js";
-import { runBuild } from "./cli/run-build.js";
 import { parseArgs, usage } from "./cli/parse-args.js";
 import { formatRoutesTable } from "./cli/routes-table.js";
 import type { SluiceConfig } from "./config/config.js";
 import { loadConfig } from "./config/load-config.js";
 import { sluiceError, SluiceError } from "./errors.js";
 import { findFunctionFiles } from "./functions/find-function-files.js";
-import { formatTypeCheckError, FunctionTypeChecker } from "./functions/type-check-functions.js";
 import { Gateway } from "./host/gateway.js";
-import { announceListening, leaveCluster, WorkerPool, workerCount } from "./host/worker-pool.js";
 import { pino } from "pino";
-import { DevLoop } from "./cli/dev-loop.js";
+import type { DevLoop } from "./cli/dev-loop.js";
 import { LocalSource, type AdminSource } from "./observe/admin-source.js";
-import { AdminServer } from "./observe/admin-server.js";
-import { answerAdminRequests, ClusterSource } from "./observe/cluster-admin.js";
+import type { AdminServer } from "./observe/admin-server.js";
 import { seconds, step } from "./cli/progress.js";
-import { exitWithSupervisor, prettyChildEnv, runWithPrettyLogs } from "./cli/run-with-pretty-logs.js";
+import { exitWithSupervisor, prettyChildEnv } from "./cli/pretty-child.js";
+
+// What only some commands or settings need is imported where it is needed
+// (dev's watcher and type checker, build, node:cluster, the admin listener
+// and prom-client, the pretty-log parent): a start that uses none of it
+// does not pay for loading it.
 
 // Stack traces of function code point at the function files, not the bundles.
 process.setSourceMapsEnabled(true);
@@ -48,12 +48,17 @@ async function main(argv: string[]): Promise<number> {
   if ("errors" in loaded) return fail(loaded.errors);
   const { config } = loaded;
   const pretty = config.logFormat === "pretty" || (config.logFormat === "auto" && command === "dev");
-  if (pretty && command !== "check" && process.env[prettyChildEnv] === undefined) return runWithPrettyLogs(process.argv.slice(1));
-  const workers = workerCount(config.workers, os.availableParallelism());
+  if (pretty && command !== "check" && process.env[prettyChildEnv] === undefined) {
+    return (await import("./cli/run-with-pretty-logs.js")).runWithPrettyLogs(process.argv.slice(1));
+  }
+  const workers = config.workers === "auto" ? Math.max(1, os.availableParallelism()) : config.workers;
   if (workers > 1 && command === "dev") {
     return fail([sluiceError("SLUICE_CLI_USAGE", { reason: `dev serves from one process, so that every call sees a reload at once; --workers ${config.workers} is for start` })]);
   }
-  if (workers > 1 && command === "start" && cluster.isPrimary) return supervise(config, workers);
+  // A worker runs this same command with the same config, so workers > 1
+  // holds in the primary and in every worker.
+  const cluster = workers > 1 && command === "start" ? (await import("node:cluster")).default : undefined;
+  if (cluster?.isPrimary) return supervise(config, workers);
 
   let gateway: Gateway;
   try {
@@ -67,10 +72,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "check" || command === "build") {
     const checked = await check(gateway, config);
-    return command === "build" && checked === 0 ? runBuild(config, loaded.file, parsed.args.outDir, readVersion()) : checked;
+    if (command !== "build" || checked !== 0) return checked;
+    return (await import("./cli/run-build.js")).runBuild(config, loaded.file, parsed.args.outDir, readVersion());
   }
   let dev: DevLoop | undefined;
   if (command === "dev") {
+    const { DevLoop } = await import("./cli/dev-loop.js");
     dev = new DevLoop(gateway, config, loaded.file);
     const errors = await dev.start();
     if (errors.length > 0) {
@@ -85,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
       return fail(errors);
     }
   }
-  return serve(gateway, config, dev, adminPort(config, command));
+  return serve(gateway, config, dev, adminPort(config, command), cluster?.isWorker === true);
 }
 
 /** Port "auto": in dev, this one (Prometheus exporters' usual port), or a free one when it is taken. */
@@ -100,6 +107,7 @@ function adminPort(config: SluiceConfig, command: string): { port: number; orFre
 
 /** Starts the admin listener (metrics, status page, profiles); resolves with it and its URL. */
 async function startAdmin(config: SluiceConfig, at: { port: number; orFree: boolean }, source: AdminSource): Promise<{ server: AdminServer; url: string }> {
+  const { AdminServer } = await import("./observe/admin-server.js");
   const make = (port: number) => new AdminServer({ host: config.admin.host, port, token: config.admin.token, source });
   let server = make(at.port);
   try {
@@ -139,6 +147,7 @@ async function typeCheckFunctions(config: SluiceConfig): Promise<{ errors: Sluic
     return { errors: [sluiceError("SLUICE_TYPECHECK_UNAVAILABLE", { reason: `the typescript package cannot be loaded (${e instanceof Error ? e.message.split("\n")[0] : String(e)})` })] };
   }
   const files = await findFunctionFiles(config.functionsDir).catch(() => []);
+  const { formatTypeCheckError, FunctionTypeChecker } = await import("./functions/type-check-functions.js");
   const checker = new FunctionTypeChecker(ts, config.functionsDir);
   const verdicts = checker.check(files);
   const errors = verdicts.filter((v) => v.errors.length > 0).map((v) => sluiceError("SLUICE_FUNCTION_TYPE_ERRORS", {
@@ -149,14 +158,16 @@ async function typeCheckFunctions(config: SluiceConfig): Promise<{ errors: Sluic
   return { errors };
 }
 
-async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | undefined, admin: { port: number; orFree: boolean } | undefined): Promise<number> {
+async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | undefined, admin: { port: number; orFree: boolean } | undefined, clusterWorker: boolean): Promise<number> {
+  // In a worker: how it tells the primary that it listens, and that it leaves.
+  const clusterLink = clusterWorker ? await import("./host/worker-pool.js") : undefined;
   let url: string;
   let adminLine = "";
   try {
     url = await gateway.listen();
-    if (admin !== undefined && cluster.isWorker) {
+    if (admin !== undefined && clusterWorker) {
       // The primary serves the admin listener and asks each worker over IPC.
-      answerAdminRequests(new LocalSource(gateway.telemetry));
+      (await import("./observe/cluster-admin.js")).answerAdminRequests(new LocalSource(gateway.telemetry));
     } else if (admin !== undefined) {
       const started = await startAdmin(config, admin, new LocalSource(gateway.telemetry));
       adminLine = `sluice admin listening on ${started.url} (metrics at /metrics, status page at /, profiles at /debug/profile/)\n`;
@@ -197,7 +208,8 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | unde
     process.on("SIGINT", onSignal);
     exitWithSupervisor(() => onSignal("SIGTERM"));
   });
-  if (cluster.isWorker) {
+  if (clusterLink) {
+    const { announceListening, leaveCluster } = clusterLink;
     // The primary prints the banner once every worker listens, and owns the
     // terminal's signals: Ctrl-C reaches the whole process group, and the
     // primary's SIGTERM that follows must not count as a second signal.
@@ -226,6 +238,8 @@ function protocolsOf(config: SluiceConfig): string {
  */
 async function supervise(config: SluiceConfig, count: number): Promise<number> {
   const log = pino({ level: config.logLevel });
+  const { WorkerPool } = await import("./host/worker-pool.js");
+  const { ClusterSource } = await import("./observe/cluster-admin.js");
   // A worker gets drainTimeoutMs for its calls and a little more to close its connections.
   const pool = new WorkerPool({ count, log, stopTimeoutMs: config.drainTimeoutMs + 10_000 });
   let first;

@@ -1,9 +1,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { prettyChildEnv } from "./pretty-child.js";
 import { prettyLogLine } from "./pretty-log.js";
-
-/** Set in the environment of the server that runWithPrettyLogs started. */
-export const prettyChildEnv = "SLUICE_PRETTY_LOG_CHILD";
 
 /**
  * Logs for people (`sluice dev`, or logFormat "pretty"): runs the server as a
@@ -33,10 +31,4 @@ export function runWithPrettyLogs(argv: string[]): Promise<number> {
       resolve(1);
     });
   });
-}
-
-/** In the child: shut down when the supervisor goes away (its IPC channel closes). */
-export function exitWithSupervisor(shutdown: () => void): void {
-  if (!process.send) return;
-  process.on("disconnect", shutdown);
 }

@@ -208,8 +208,3 @@ export function announceListening(url: string, routes: string): void {
   const message: WorkerListening = { type: "sluice:listening", url, routes };
   process.send?.(message);
 }
-
-/** Resolves the `workers` setting: "auto" is the available parallelism. */
-export function workerCount(setting: number | "auto", available: number): number {
-  return setting === "auto" ? Math.max(1, available) : setting;
-}

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { sluiceError, SluiceError, type ErrorCode } from "../errors.js";
 import { noSchemaCompilers } from "../host/no-schema-compilers.js";
 import type { AdminSource } from "./admin-source.js";
-import { openMetricsContentType, prometheusContentType, renderMetrics } from "./metric-families.js";
+import { openMetricsContentType, prometheusContentType, renderMetrics } from "./render-metrics.js";
 import { maxProfileSeconds, profileFileSuffix, type ProfileKind } from "./profiler.js";
 import { StatusBoard, mergeSnapshots } from "./status-board.js";
 import { statusPage } from "./status-page.js";

@@ -1,5 +1,3 @@
-import promClient from "prom-client";
-
 /** One sample of a metric family, as prom-client's JSON form has it. */
 export interface MetricSample {
   value: number;
@@ -23,9 +21,6 @@ export interface MetricFamily {
   values: MetricSample[];
 }
 
-export const prometheusContentType = promClient.Registry.PROMETHEUS_CONTENT_TYPE;
-export const openMetricsContentType = promClient.Registry.OPENMETRICS_CONTENT_TYPE;
-
 export function counter(name: string, help: string, values: MetricSample[]): MetricFamily {
   return { name, help, type: "counter", aggregator: "sum", values };
 }
@@ -45,25 +40,4 @@ export function histogramSamples(name: string, labels: Record<string, string>, b
   out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: "+Inf" }, value: cumulative });
   out.push({ metricName: `${name}_sum`, labels, value: sum });
   out.push({ metricName: `${name}_count`, labels, value: cumulative });
-}
-
-/**
- * The text of a scrape: the families of every process (one list per
- * worker, or one), summed per series by prom-client's aggregator, in the
- * Prometheus text format or OpenMetrics.
- */
-export async function renderMetrics(perProcess: MetricFamily[][], openMetrics: boolean): Promise<string> {
-  // prom-client writes an OpenMetrics counter as "<name>_total" from a family
-  // named without the suffix; its JSON names counters with it.
-  const lists = openMetrics ? perProcess.map((families) => families.map(withoutTotalSuffix)) : perProcess;
-  // Its types omit aggregate's second parameter, the content type of the registry it returns.
-  const aggregate = promClient.AggregatorRegistry.aggregate as unknown as (lists: MetricFamily[][], type: string) => promClient.Registry;
-  const registry = aggregate(lists, openMetrics ? openMetricsContentType : prometheusContentType);
-  return registry.metrics();
-}
-
-function withoutTotalSuffix(family: MetricFamily): MetricFamily {
-  if (family.type !== "counter" || !family.name.endsWith("_total")) return family;
-  const name = family.name.slice(0, -"_total".length);
-  return { ...family, name, values: family.values.map((v) => (v.metricName === family.name ? { value: v.value, labels: v.labels } : v)) };
 }

@@ -1,4 +1,3 @@
-import { Session } from "node:inspector/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { sluiceError } from "../errors.js";
 
@@ -48,6 +47,8 @@ export class Profiler {
 }
 
 async function profileWith(kind: ProfileKind, seconds: number, write: (chunk: string) => void): Promise<void> {
+  // Imported on first use: every gateway has a profiler, few ever profile.
+  const { Session } = await import("node:inspector/promises");
   const session = new Session();
   session.connect();
   try {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Context } from "@opentelemetry/api";
-import promClient from "prom-client";
+import type promClient from "prom-client";
 import type { Route } from "../host/route-table.js";
 import type { GatewayLimits } from "../limits/gateway-limits.js";
 import type { RpcProtocol } from "../protocol/content-type.js";
@@ -31,8 +31,12 @@ export class Telemetry {
   readonly tracing: boolean;
   readonly #upstreams: UpstreamRegistry;
   readonly #limits: GatewayLimits;
-  /** prom-client's runtime metrics (event loop, heap, GC, handles), collected at scrape time. */
-  readonly #runtime: promClient.Registry | undefined;
+  /**
+   * prom-client's runtime metrics (event loop, heap, GC, handles), collected
+   * at scrape time. prom-client is imported only when metrics are on; its
+   * collectors start observing once it has loaded, a few ms after start.
+   */
+  readonly #runtime: Promise<promClient.Registry> | undefined;
 
   constructor(opts: TelemetryOptions, upstreams: UpstreamRegistry, limits: GatewayLimits) {
     this.tracing = opts.tracing;
@@ -41,8 +45,11 @@ export class Telemetry {
     if (opts.metrics) {
       this.metrics = new RpcMetrics();
       for (const name of upstreams.names()) upstreams.get(name).stats = new UpstreamStats();
-      this.#runtime = new promClient.Registry();
-      promClient.collectDefaultMetrics({ register: this.#runtime });
+      this.#runtime = import("prom-client").then(({ default: prom }) => {
+        const registry = new prom.Registry();
+        prom.collectDefaultMetrics({ register: registry });
+        return registry;
+      });
     }
   }
 
@@ -83,7 +90,7 @@ export class Telemetry {
   /** Every metric family of this process, for a scrape. */
   async families(): Promise<MetricFamily[]> {
     if (this.metrics === undefined) return [];
-    const runtime = (await this.#runtime!.getMetricsAsJSON()) as unknown as MetricFamily[];
+    const runtime = (await (await this.#runtime!).getMetricsAsJSON()) as unknown as MetricFamily[];
     return [...this.metrics.families(), ...limitFamilies(this.#limits), ...upstreamFamilies(this.#upstreams), ...runtime];
   }
 }

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bucketOf, CallStats, handlingBuckets } from "../../src/observe/call-stats.js";
-import { counter, renderMetrics } from "../../src/observe/metric-families.js";
+import { counter } from "../../src/observe/metric-families.js";
+import { renderMetrics } from "../../src/observe/render-metrics.js";
 import { mergeSnapshots, quantileMs, StatusBoard, type StatusSnapshot } from "../../src/observe/status-board.js";
 
 test("a value goes to the first bucket whose bound is at least it; above every bound, to +Inf", () => {
