@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { sluiceArgv } from "../arms/arm-catalog.js";
 import { exchange } from "../load/http2-exchange.js";
-import { exampleFunctions, gatewayCli, repoRoot } from "../paths.js";
+import { compiled, exampleFunctions, gatewayCli, repoRoot } from "../paths.js";
 import { memory } from "../process/proc-stats.js";
 import { cleanEnv, startServer } from "../process/server-process.js";
 import { spread, type Spread } from "../report/summary.js";
@@ -19,13 +19,15 @@ export interface ColdStartRun {
   rssMb: number;
 }
 
-/** How the gateway is started. */
-export type ColdStartArm = "start" | "artifact" | "artifact-no-cache";
+/** How the gateway is started, or which floor runs in its place. */
+export type ColdStartArm = "start" | "artifact" | "artifact-no-cache" | "floor-fastify" | "floor-http2";
 
 export const coldStartArmLabels: Record<ColdStartArm, string> = {
   start: "sluice start (bundles at start-up)",
   artifact: "built artifact (sluice build), compile cache warmed",
   "artifact-no-cache": "built artifact, no compile cache",
+  "floor-fastify": "floor: Fastify h2c, one route, bundled, compile cache warmed",
+  "floor-http2": "floor: bare node:http2, one answer",
 };
 
 export interface ColdStartResult {
@@ -69,6 +71,11 @@ interface Target {
  *   container image does when it is built (wrangler-free-deploy/container);
  * - the same artifact with Node's compile cache off (a fresh host or Node 20).
  *
+ * Two floors answer the examples' first call without Sluice: a bare
+ * node:http2 server (what Node itself costs) and a Fastify h2c server with
+ * one route, bundled and started like the artifact (what Sluice's host
+ * costs). They show how much of the artifact's time is Sluice's own.
+ *
  * The first RPC is a Connect JSON call on a fresh h2c connection, sent as
  * soon as the gateway prints its address. Every start runs on the harness's
  * own Node (run the harness with Node 24 for the primary target's figures).
@@ -94,18 +101,23 @@ export async function runColdStart(ctx: BenchContext): Promise<ColdStartResult[]
     },
   ];
   const targets: Target[] = [];
-  const problems = new Map<FunctionSet, string>();
+  const problems: { arm: ColdStartArm; set: FunctionSet; problem: string }[] = [];
   for (const [i, set] of sets.entries()) {
     targets.push({ arm: "start", set, argv: sluiceArgv(set.dir) });
     const artifact = path.join(ctx.scratchDir, `cold-artifact-${i}`);
     const built = buildArtifact(set.dir, artifact, ctx);
     if (built) {
-      problems.set(set, built);
+      problems.push({ arm: "artifact", set, problem: built });
       continue;
     }
     const argv = [path.join(artifact, "sluice.mjs"), "start", "--port", "0", "--host", "127.0.0.1", "--log-level", "warn"];
     targets.push({ arm: "artifact", set, argv }, { arm: "artifact-no-cache", set, argv, env: { NODE_DISABLE_COMPILE_CACHE: "1" } });
   }
+  const examples = sets[0]!;
+  targets.push({ arm: "floor-http2", set: examples, argv: [compiled("arms/cold-floor-http2.js")] });
+  const floor = await bundleFastifyFloor(path.join(ctx.scratchDir, "cold-floor-fastify"), ctx);
+  if (typeof floor === "string") problems.push({ arm: "floor-fastify", set: examples, problem: floor });
+  else targets.push({ arm: "floor-fastify", set: examples, argv: [floor.entry], env: { FLOOR_COMPILE_CACHE: floor.cacheDir } });
   const results = targets.map((t): ColdStartResult => ({
     arm: t.arm,
     label: coldStartArmLabels[t.arm],
@@ -116,8 +128,8 @@ export async function runColdStart(ctx: BenchContext): Promise<ColdStartResult[]
     runs: [],
     ok: true,
   }));
-  for (const [set, problem] of problems) {
-    results.push({ arm: "artifact", label: coldStartArmLabels.artifact, functions: set.functions, functionCount: set.functionCount, rpc: set.path, node: process.version, runs: [], ok: false, problem });
+  for (const { arm, set, problem } of problems) {
+    results.push({ arm, label: coldStartArmLabels[arm], functions: set.functions, functionCount: set.functionCount, rpc: set.path, node: process.version, runs: [], ok: false, problem });
   }
   // Interleaved: every target once per round, so drift hits them alike.
   for (let n = 1; n <= ctx.plan.coldStart.runs; n++) {
@@ -161,6 +173,45 @@ function buildArtifact(functionsDir: string, out: string, ctx: BenchContext): st
   const warm = spawnSync(process.execPath, [path.join(out, "sluice.mjs"), "check"], { cwd: out, env, encoding: "utf8", timeout: 60_000 });
   if (warm.status !== 0) return `warming the compile cache (sluice.mjs check) failed: ${warm.stdout}${warm.stderr}`;
   return undefined;
+}
+
+/**
+ * The Fastify floor, bundled as `sluice build` bundles the gateway (ESM,
+ * code splitting, so the entry point turns the compile cache on before the
+ * bundle loads), and started once to fill its compile cache. Returns the
+ * entry point and the cache folder, or a problem.
+ */
+async function bundleFastifyFloor(out: string, ctx: BenchContext): Promise<{ entry: string; cacheDir: string } | string> {
+  rmSync(out, { recursive: true, force: true });
+  const cacheDir = path.join(out, ".compile-cache");
+  mkdirSync(cacheDir, { recursive: true });
+  try {
+    const esbuild = await import("esbuild");
+    await esbuild.build({
+      absWorkingDir: repoRoot,
+      entryPoints: { floor: compiled("arms/cold-floor-fastify.js") },
+      outdir: out,
+      bundle: true,
+      splitting: true,
+      format: "esm",
+      platform: "node",
+      target: `node${process.versions.node.split(".")[0]}`,
+      outExtension: { ".js": ".mjs" },
+      // Fastify is CommonJS: its require() of built-ins needs one in ESM.
+      banner: { js: 'import { createRequire as __floorCreateRequire } from "node:module"; const require = __floorCreateRequire(import.meta.url);' },
+      logLevel: "silent",
+    });
+  } catch (e) {
+    return `bundling the Fastify floor failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const entry = path.join(out, "floor.mjs");
+  try {
+    const warm = await startServer("Fastify floor (warming its compile cache)", [entry], { pin: ctx.cores.server, env: { FLOOR_COMPILE_CACHE: cacheDir } });
+    await warm.stop();
+  } catch (e) {
+    return `starting the Fastify floor failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return { entry, cacheDir };
 }
 
 async function coldStartOnce(t: Target, ctx: BenchContext): Promise<ColdStartRun> {
