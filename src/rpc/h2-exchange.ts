@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import http2 from "node:http2";
 import type { H2SessionGuard } from "../limits/h2-session-guard.js";
 import type { Exchange } from "./exchange.js";
+import { forgetListeners } from "./forget-listeners.js";
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
@@ -47,6 +48,7 @@ export class H2Exchange implements Exchange {
       this.#onGone?.();
     }
     this.#drop();
+    forgetListeners(this.body);
   };
 
   release(): void {

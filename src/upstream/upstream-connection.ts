@@ -3,6 +3,7 @@ import net, { isIP } from "node:net";
 import tls from "node:tls";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { rpcError } from "../errors.js";
+import { forgetListeners } from "../rpc/forget-listeners.js";
 import type { Endpoint } from "./endpoint.js";
 
 /** session.request() only reads its options. */
@@ -178,7 +179,12 @@ export class UpstreamConnection {
     stream.on("response", () => {
       this.lastAliveAt = Date.now();
     });
-    stream.on("close", () => this.release());
+    stream.on("close", () => {
+      this.release();
+      // The first 'close' listener: those added after it still run this
+      // time. The call's closures must not live as long as the stream.
+      forgetListeners(stream);
+    });
     return stream;
   }
 
