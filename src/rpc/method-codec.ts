@@ -4,8 +4,9 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { checkResponse } from "../functions/check-response.js";
+import { EncodeError } from "../protocol/encode-error.js";
 import { decodeBinary } from "../protocol/protobuf/binary-decoder.js";
-import { encodeBinary, EncodeError } from "../protocol/protobuf/binary-encoder.js";
+import { encodeBinary } from "../protocol/protobuf/binary-encoder.js";
 
 /**
  * Reads a method's request messages and writes its responses, in protobuf
