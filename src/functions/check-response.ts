@@ -1,6 +1,7 @@
 import { ScalarType, type DescEnum, type DescField, type DescMessage, type DescOneof } from "@bufbuild/protobuf";
 import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
 import { didYouMean } from "../nearest-name.js";
+import { INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, UINT32_MAX, UINT64_MAX } from "../protocol/protobuf/integer-ranges.js";
 
 /** What is wrong with a response, and where. */
 export interface ResponseProblem {
@@ -188,13 +189,6 @@ function checkMessageField(field: DescField & { message: DescMessage }, value: u
   }
   return checkMessage(desc, value);
 }
-
-const INT32_MIN = -0x80000000;
-const INT32_MAX = 0x7fffffff;
-const UINT32_MAX = 0xffffffff;
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-const UINT64_MAX = 2n ** 64n - 1n;
 
 function checkScalar(type: ScalarType, longAsString: boolean, value: unknown): Failure | undefined {
   switch (type) {

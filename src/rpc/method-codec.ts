@@ -1,11 +1,11 @@
-import {
-  create, fromJsonString, isMessage, toJsonString,
-  type DescMessage, type DescMethod, type JsonReadOptions, type JsonWriteOptions, type Message, type Registry,
-} from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, JsonReadOptions, JsonWriteOptions, Message, Registry } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { checkResponse } from "../functions/check-response.js";
+import { EncodeError } from "../protocol/encode-error.js";
+import { decodeJson } from "../protocol/json/json-decoder.js";
+import { encodeJson, encodesJsonItself } from "../protocol/json/json-encoder.js";
 import { decodeBinary } from "../protocol/protobuf/binary-decoder.js";
-import { encodeBinary, EncodeError } from "../protocol/protobuf/binary-encoder.js";
+import { encodeBinary } from "../protocol/protobuf/binary-encoder.js";
 
 /**
  * Reads a method's request messages and writes its responses, in protobuf
@@ -16,13 +16,19 @@ import { encodeBinary, EncodeError } from "../protocol/protobuf/binary-encoder.j
 export class MethodCodec {
   readonly #input: DescMessage;
   readonly #output: DescMessage;
+  readonly #registry: Registry;
   readonly #json: Partial<JsonReadOptions & JsonWriteOptions>;
+  /** The JSON encoder leaves this output type to toJsonString, unchecked: check it first. */
+  readonly #checkBeforeJson: boolean;
 
   constructor(method: DescMethod, readonly writeMaxBytes: number, registry: Registry) {
     this.#input = method.input;
     this.#output = method.output;
-    // Unknown JSON fields are ignored, as Connect servers do, so that clients
-    // built from a newer schema keep working.
+    this.#registry = registry;
+    this.#checkBeforeJson = !encodesJsonItself(method.output);
+    // For the JSON of error details. (Requests' unknown JSON fields are
+    // ignored, as Connect servers do, so that clients built from a newer
+    // schema keep working: decodeJson reads that way.)
     this.#json = { registry, ignoreUnknownFields: true };
   }
 
@@ -40,7 +46,7 @@ export class MethodCodec {
       }
     }
     try {
-      return fromJsonString(this.#input, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"), this.#json);
+      return decodeJson(this.#input, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"), this.#registry);
     } catch (e) {
       throw new ConnectError(reason(e), Code.InvalidArgument);
     }
@@ -59,12 +65,11 @@ export class MethodCodec {
       if (binary) {
         out = encodeBinary(schema, value, headroom);
       } else {
-        const problem = checkResponse(schema, value);
-        if (problem !== undefined) throw new BadResponse(schema.typeName, problem.path, problem.problem);
-        const json = toJsonString(schema, isMessage(value, schema) ? value : create(schema, value as never), this.#json);
-        const length = Buffer.byteLength(json, "utf8");
-        out = Buffer.allocUnsafe(headroom + length);
-        out.write(json, headroom, length, "utf8");
+        if (this.#checkBeforeJson) {
+          const problem = checkResponse(schema, value);
+          if (problem !== undefined) throw new BadResponse(schema.typeName, problem.path, problem.problem);
+        }
+        out = encodeJson(schema, value, headroom, this.#registry);
       }
     } catch (e) {
       if (e instanceof BadResponse) throw e;

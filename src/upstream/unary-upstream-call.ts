@@ -3,10 +3,11 @@ import type { DescMessage, DescMethodUnary, MessageShape } from "@bufbuild/proto
 import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import type { Context } from "@opentelemetry/api";
 import { checkResponse } from "../functions/check-response.js";
+import { EncodeError } from "../protocol/encode-error.js";
 import { envelopeHeaderBytes, writeEnvelopeHeader } from "../protocol/envelope.js";
 import { forEachMetadata, type Metadata } from "../protocol/metadata.js";
 import { decodeBinary } from "../protocol/protobuf/binary-decoder.js";
-import { EncodeError, encodeBinary } from "../protocol/protobuf/binary-encoder.js";
+import { encodeBinary } from "../protocol/protobuf/binary-encoder.js";
 import { observeUpstreamCall } from "./observe-upstream-call.js";
 import { callUpstream } from "./upstream-call.js";
 import { readUpstreamResponse, responseMetadata } from "./upstream-response.js";

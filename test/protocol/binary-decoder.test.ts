@@ -6,69 +6,25 @@
 // conformance suite's), then hand-made wire data for what random messages
 // do not produce.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { test } from "node:test";
-import { create, createFileRegistry, fromBinary, toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import * as wkt from "@bufbuild/protobuf/wkt";
 import * as echo from "../../bench/gen/bench/v1/echo_pb.js";
 import { decodeBinary, decodeFast } from "../../src/protocol/protobuf/binary-decoder.js";
-import { conformanceModule, conformanceVersion } from "../conformance/generate.js";
 import * as editions from "../gen/encoding/v1/editions_types_pb.js";
 import * as proto2 from "../gen/encoding/v1/proto2_types_pb.js";
 import * as proto3 from "../gen/encoding/v1/proto3_types_pb.js";
 import * as status from "../gen/encoding/v1/status_pb.js";
 import * as versions from "../gen/encoding/v1/versions_pb.js";
 import * as probe from "../gen/probe/v1/probe_pb.js";
-import * as shapesLegacy from "../gen/shapes/v1/legacy_pb.js";
 import * as shapes from "../gen/shapes/v1/shapes_pb.js";
-import { root } from "../support/gateway.js";
 import { int, pick, randomMessage, rng, type Rand } from "./random-message.js";
-
-/** The message schemas a generated module exports (nested messages included). */
-function messagesOf(module: Record<string, unknown>): DescMessage[] {
-  return Object.values(module).filter((v): v is DescMessage => typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "message");
-}
-
-/**
- * The conformance suite's protos, read from the Go module the runner ships
- * them in (as test/conformance/generate.ts finds them) and compiled by buf
- * into descriptors; none when Go or the module is not there.
- */
-function conformanceMessages(): { messages: DescMessage[]; missing?: string } {
-  let image: Buffer;
-  try {
-    const download = execFileSync("go", ["mod", "download", "-json", `${conformanceModule}@${conformanceVersion}`], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 120_000 });
-    const dir = (JSON.parse(download) as { Dir?: string }).Dir;
-    const protoDir = dir && path.join(dir, "proto");
-    if (!protoDir || !existsSync(protoDir)) return { messages: [], missing: `no proto/ folder in ${conformanceModule}` };
-    image = execFileSync(path.join(root, "node_modules/.bin/buf"), ["build", protoDir, "-o", "-#format=binpb"], { cwd: root, maxBuffer: 64 << 20, timeout: 120_000 });
-  } catch (e) {
-    return { messages: [], missing: `the conformance protos (${conformanceModule}@${conformanceVersion}) are not available: ${(e as Error).message.split("\n")[0]}` };
-  }
-  const registry = createFileRegistry(fromBinary(wkt.FileDescriptorSetSchema, image));
-  const messages: DescMessage[] = [];
-  for (const type of registry) if (type.kind === "message" && type.typeName.startsWith("connectrpc.")) messages.push(type);
-  return { messages };
-}
+import { conformanceMessages, projectSchemas } from "./test-schemas.js";
 
 const conformance = conformanceMessages();
 
-const schemas: DescMessage[] = [
-  ...messagesOf(echo),
-  ...messagesOf(proto3),
-  ...messagesOf(proto2),
-  ...messagesOf(status),
-  ...messagesOf(versions),
-  ...messagesOf(editions),
-  ...messagesOf(probe),
-  ...messagesOf(shapes),
-  ...messagesOf(shapesLegacy),
-  ...messagesOf(wkt),
-  ...conformance.messages,
-];
+const schemas: DescMessage[] = [...projectSchemas, ...conformance.messages];
 
 /** Which decoder reads a schema: the fast path, or fromBinary for every input. */
 const fast = (desc: DescMessage): boolean => decodeFast(desc, new Uint8Array(0)) !== undefined;

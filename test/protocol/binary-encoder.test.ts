@@ -6,9 +6,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary, ScalarType, toBinary, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { checkResponse } from "../../src/functions/check-response.js";
-import { encodeBinary, EncodeError } from "../../src/protocol/protobuf/binary-encoder.js";
+import { EncodeError } from "../../src/protocol/encode-error.js";
+import { encodeBinary } from "../../src/protocol/protobuf/binary-encoder.js";
 import { LegacySchema } from "../gen/encoding/v1/proto2_types_pb.js";
 import { MapsSchema, NodeSchema, OptionalsSchema, RepeatedSchema, ScalarsSchema, WellKnownSchema, WithStructSchema } from "../gen/encoding/v1/proto3_types_pb.js";
+import { encodeRefusal } from "../support/encode-refusal.js";
 
 /** A small deterministic PRNG, so that a failure can be replayed from its seed. */
 function rng(seed: number): () => number {
@@ -193,15 +195,7 @@ test("unknown fields and extensions a message carries are written back", () => {
   assert.deepEqual(encodeBinary(ScalarsSchema, withUnknown), Buffer.from(toBinary(ScalarsSchema, withUnknown)));
 });
 
-function problem(desc: DescMessage, value: unknown): EncodeError {
-  try {
-    encodeBinary(desc, value);
-  } catch (e) {
-    assert.ok(e instanceof EncodeError, `expected an EncodeError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail("expected the value to be refused");
-}
+const problem = (desc: DescMessage, value: unknown): EncodeError => encodeRefusal(() => encodeBinary(desc, value));
 
 test("values that do not fit the schema are refused with the field path, never coerced", () => {
   const cases: [DescMessage, unknown, string][] = [

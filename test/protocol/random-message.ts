@@ -1,5 +1,5 @@
 // Random messages of any schema, with values at the edges of every type,
-// for the binary decoder's property test (binary-decoder.test.ts).
+// for the codecs' property tests (binary-decoder.test.ts, json-*.test.ts).
 import { create, ScalarType, type DescEnum, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
 import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
 
@@ -173,7 +173,7 @@ function randomValue(r: Rand, f: DescField, depth: number): unknown {
 }
 
 /** A random init object for `desc`: fields present or not, oneof cases, every kind of value. */
-function randomInit(r: Rand, desc: DescMessage, depth: number): Record<string, unknown> {
+export function randomInit(r: Rand, desc: DescMessage, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const member of desc.members) {
     if (member.kind === "oneof") {

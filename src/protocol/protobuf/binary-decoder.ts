@@ -1,5 +1,6 @@
-import { create, fromBinary, protoInt64, ScalarType, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { fromBinary, protoInt64, ScalarType, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
+import { newMessage, zeroMessageOf, type ZeroMessage } from "./new-message.js";
 
 /**
  * Protobuf binary decoding of request messages, with exactly the result of
@@ -40,7 +41,7 @@ export function decodeBinary<Desc extends DescMessage>(desc: Desc, bytes: Uint8A
 export function decodeFast<Desc extends DescMessage>(desc: Desc, bytes: Uint8Array): MessageShape<Desc> | undefined {
   const plan = planOf(desc);
   if (!plan.fast) return undefined;
-  const msg = newMessage(plan);
+  const msg = newMessage(plan.zero);
   return readMessage(plan, msg, bytes, 0, bytes.length, 1) === FAIL ? undefined : (msg as MessageShape<Desc>);
 }
 
@@ -87,19 +88,13 @@ interface FieldPlan {
 interface MessagePlan {
   /** Every field and every field of every message it can hold can be read here. */
   fast: boolean;
-  /** create(desc): the zero message a new one is copied from (after `fresh` is replaced). */
-  template: Record<string, unknown>;
-  /** Members whose zero value is a fresh object per message: lists, maps, oneofs. */
-  fresh: { name: string; kind: number }[];
+  /** What a new message starts from. */
+  zero: ZeroMessage;
   /** Fields by number (dense up to the highest small number). */
   byNumber: (FieldPlan | undefined)[];
   /** Fields numbered past what byNumber holds. */
   sparse: Map<number, FieldPlan> | undefined;
 }
-
-const FRESH_LIST = 0;
-const FRESH_MAP = 1;
-const FRESH_ONEOF = 2;
 
 /** Field numbers up to this are looked up in an array; higher ones in a Map. */
 const denseLimit = 1024;
@@ -109,15 +104,9 @@ const plans = new WeakMap<DescMessage, MessagePlan>();
 function planOf(desc: DescMessage): MessagePlan {
   let plan = plans.get(desc);
   if (plan !== undefined) return plan;
-  const template = create(desc) as unknown as Record<string, unknown>;
-  plan = { fast: false, template, fresh: [], byNumber: [], sparse: undefined };
+  plan = { fast: false, zero: zeroMessageOf(desc), byNumber: [], sparse: undefined };
   // Registered before the fields, so that recursive types find it.
   plans.set(desc, plan);
-  for (const member of desc.members) {
-    if (member.kind === "oneof") plan.fresh.push({ name: member.localName, kind: FRESH_ONEOF });
-    else if (member.fieldKind === "list") plan.fresh.push({ name: member.localName, kind: FRESH_LIST });
-    else if (member.fieldKind === "map") plan.fresh.push({ name: member.localName, kind: FRESH_MAP });
-  }
   for (const f of desc.fields) {
     const p = planField(f);
     if (f.number < denseLimit) {
@@ -139,7 +128,7 @@ function allReadable(desc: DescMessage, seen: Set<DescMessage>): boolean {
   if (seen.has(desc)) return true;
   seen.add(desc);
   // A prototype chain holds the defaults of explicit-presence scalars (proto2, some editions).
-  if (Object.getPrototypeOf(planOf(desc).template) !== Object.prototype) return false;
+  if (planOf(desc).zero.prototyped) return false;
   for (const f of desc.fields) {
     if (f.fieldKind === "enum" && !f.enum.open) return false;
     if ((f.fieldKind === "list" || f.fieldKind === "map") && f.enum !== undefined && !f.enum.open) return false;
@@ -235,21 +224,6 @@ function wireTypeOf(scalar: number): number {
   }
 }
 
-/**
- * What create(desc) returns, without its per-call work: a copy of the zero
- * message made once (same keys, same order, the same constant values), with
- * fresh lists, maps and oneof objects.
- */
-function newMessage(plan: MessagePlan): Record<string, unknown> {
-  const msg = { ...plan.template };
-  const fresh = plan.fresh;
-  for (let i = 0; i < fresh.length; i++) {
-    const f = fresh[i]!;
-    msg[f.name] = f.kind === FRESH_LIST ? [] : f.kind === FRESH_MAP ? {} : { case: undefined };
-  }
-  return msg;
-}
-
 // --- Reading -----------------------------------------------------------------
 //
 // Readers take the position and the end of the enclosing message and return
@@ -301,7 +275,7 @@ function readMessage(plan: MessagePlan, msg: Record<string, unknown>, buf: Uint8
       case MESSAGE: {
         const child = childPlan(p);
         const existing = msg[p.localName] as Record<string, unknown> | undefined;
-        const m = existing ?? newMessage(child);
+        const m = existing ?? newMessage(child.zero);
         pos = readLength(buf, pos, end);
         if (pos === FAIL) return FAIL;
         pos = readMessage(child, m, buf, pos, pos + u32, depth + 1);
@@ -312,7 +286,7 @@ function readMessage(plan: MessagePlan, msg: Record<string, unknown>, buf: Uint8
       case ONEOF_MESSAGE: {
         const child = childPlan(p);
         const oneof = msg[p.oneof] as { case: string | undefined; value?: Record<string, unknown> };
-        const m = oneof.case === p.localName ? oneof.value! : newMessage(child);
+        const m = oneof.case === p.localName ? oneof.value! : newMessage(child.zero);
         pos = readLength(buf, pos, end);
         if (pos === FAIL) return FAIL;
         pos = readMessage(child, m, buf, pos, pos + u32, depth + 1);
@@ -340,7 +314,7 @@ function readMessage(plan: MessagePlan, msg: Record<string, unknown>, buf: Uint8
       }
       case MESSAGE_LIST: {
         const child = childPlan(p);
-        const m = newMessage(child);
+        const m = newMessage(child.zero);
         pos = readLength(buf, pos, end);
         if (pos === FAIL) return FAIL;
         pos = readMessage(child, m, buf, pos, pos + u32, depth + 1);
@@ -379,7 +353,7 @@ function readMapEntry(p: FieldPlan, record: Record<string, unknown>, buf: Uint8A
         if (wireType !== 2) return FAIL;
         const child = childPlan(p);
         // A second value in one entry merges into the first, as a singular message field does.
-        const m = (val ?? newMessage(child)) as Record<string, unknown>;
+        const m = (val ?? newMessage(child.zero)) as Record<string, unknown>;
         pos = readLength(buf, pos, entryEnd);
         if (pos === FAIL) return FAIL;
         pos = readMessage(child, m, buf, pos, pos + u32, depth + 1);
@@ -398,7 +372,7 @@ function readMapEntry(p: FieldPlan, record: Record<string, unknown>, buf: Uint8A
     }
   }
   if (key === undefined) key = zeroOf(p.mapKey);
-  if (val === undefined) val = p.mapValue === MESSAGE ? newMessage(childPlan(p)) : p.enumZero !== 0 ? p.enumZero : zeroOf(p.scalar);
+  if (val === undefined) val = p.mapValue === MESSAGE ? newMessage(childPlan(p).zero) : p.enumZero !== 0 ? p.enumZero : zeroOf(p.scalar);
   // Keys are booleans, numbers, bigints or strings; the object key is their string form.
   if (key === "__proto__") {
     Object.defineProperty(record, key, { value: val, writable: true, enumerable: true, configurable: true });

@@ -1,5 +1,6 @@
 import { create, isMessage, ScalarType, toBinary, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
+import { describe, EncodeError } from "../encode-error.js";
 
 /**
  * Protobuf binary encoding of what a handler returns, straight into one
@@ -22,23 +23,6 @@ import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
  * Messages with google.protobuf.Struct fields (which protobuf-es holds as
  * plain JSON objects) are encoded with protobuf-es.
  */
-
-/** A value that does not fit the schema; `path` names the field, e.g. "note.tags[2]". */
-export class EncodeError extends Error {
-  override name = "EncodeError";
-  constructor(
-    public path: string,
-    readonly problem: string,
-  ) {
-    super(`${path}: ${problem}`);
-  }
-
-  prefixed(segment: string): EncodeError {
-    this.path = this.path === "" ? segment : this.path.startsWith("[") ? `${segment}${this.path}` : `${segment}.${this.path}`;
-    this.message = `${this.path}: ${this.problem}`;
-    return this;
-  }
-}
 
 const IMPLICIT = 2;
 const LEGACY_REQUIRED = 3;
@@ -879,27 +863,5 @@ function mapKey(type: number, key: string): unknown {
       if (!/^-?\d{1,10}$/.test(key)) throw new EncodeError("", `map key ${JSON.stringify(key)} is not an integer`);
       return Number(key);
     }
-  }
-}
-
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (v instanceof Uint8Array) return `bytes (${v.byteLength})`;
-  switch (typeof v) {
-    case "string":
-      return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-    case "number":
-    case "bigint":
-    case "boolean":
-      return `${typeof v} ${String(v)}`;
-    case "undefined":
-      return "undefined";
-    case "object": {
-      const t = (v as { $typeName?: unknown }).$typeName;
-      return t === undefined ? "an object" : `a ${String(t)} message`;
-    }
-    default:
-      return typeof v;
   }
 }
