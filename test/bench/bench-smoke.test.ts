@@ -139,8 +139,10 @@ describeWithTool(h2load, "benchmark harness (--smoke)", {}, () => {
   });
 
   test("cold start reaches a first successful RPC with the examples and with generated functions, started each way", () => {
-    // sluice start, the built artifact with its compile cache, and without; each with both function sets.
+    // sluice start, the built artifact with its compile cache, and without; each with both function
+    // sets. The two floors (no Sluice: bare node:http2, and a bundled Fastify) answer the examples' call.
     const expected = ["start", "artifact", "artifact-no-cache"].flatMap((arm) => [`${arm}, examples (functions/)`, `${arm}, 50 generated`]);
+    expected.push("floor-fastify, examples (functions/)", "floor-http2, examples (functions/)");
     assert.deepEqual(results.coldStart.map((c) => `${c.arm}, ${c.functions}`).sort(), expected.sort());
     for (const c of results.coldStart) assert.ok(c.ok, `${c.arm}, ${c.functions}: ${c.problem}`);
   });
