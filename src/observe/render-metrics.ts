@@ -3,8 +3,7 @@ import type { MetricFamily } from "./metric-families.js";
 
 // Kept apart from metric-families.ts, which the request path's counters
 // import: prom-client is loaded only by the admin listener and the runtime
-// metrics, so a gateway without metrics does not load it (about 5 ms of a
-// start).
+// metrics, so a gateway without metrics does not load it.
 
 export const prometheusContentType = promClient.Registry.PROMETHEUS_CONTENT_TYPE;
 export const openMetricsContentType = promClient.Registry.OPENMETRICS_CONTENT_TYPE;
