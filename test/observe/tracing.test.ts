@@ -4,7 +4,7 @@
 // CLIENT span → upstream, one trace, context propagated), message events,
 // ctx.upstream from a function, and tracing=off.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -22,16 +22,24 @@ const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
 const callerSpanId = "00f067aa0ba902b7";
 const traceparent = `00-${traceId}-${callerSpanId}-01`;
 
-/** Starts a gateway with the SDK preloaded; `spans()` reads what it exported, once it has exited. */
+/** Starts a gateway with the SDK preloaded; `spans()` reads what it exported, once it has exited, and removes the file. */
 async function tracedGateway(args: string[], functionsDir: string): Promise<{ gw: RunningGateway; spans(): SpanRecord[] }> {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "sluice-spans-")), "spans.json");
+  const dir = mkdtempSync(path.join(os.tmpdir(), "sluice-spans-"));
+  const file = path.join(dir, "spans.json");
   const preload = pathToFileURL(path.join(root, "test/support/otel-preload.ts")).href;
   const gw = await startGateway({
     functionsDir,
     args,
     env: { NODE_OPTIONS: `--import tsx --import ${preload}`, SLUICE_TEST_SPANS: file },
   });
-  return { gw, spans: () => JSON.parse(readFileSync(file, "utf8")) as SpanRecord[] };
+  return {
+    gw,
+    spans: () => {
+      const spans = JSON.parse(readFileSync(file, "utf8")) as SpanRecord[];
+      rmSync(dir, { recursive: true, force: true });
+      return spans;
+    },
+  };
 }
 
 describe("tracing with an SDK registered", () => {
@@ -39,6 +47,7 @@ describe("tracing with an SDK registered", () => {
   let traced: Awaited<ReturnType<typeof tracedGateway>>;
   let functions: TempFunctions;
   let spans: SpanRecord[];
+  let configDir: string | undefined;
   const seen: { proxied: Record<string, string>[]; fromFunction: string } = { proxied: [], fromFunction: "" };
 
   before(async () => {
@@ -59,7 +68,8 @@ export default defineFunction({
   },
 });
 `);
-    const config = path.join(mkdtempSync(path.join(os.tmpdir(), "sluice-tracing-")), "sluice.config.json");
+    configDir = mkdtempSync(path.join(os.tmpdir(), "sluice-tracing-"));
+    const config = path.join(configDir, "sluice.config.json");
     writeFileSync(config, JSON.stringify({
       protoGenDir: path.join(root, "test/gen"),
       upstreams: { backend: { url: upstream.url, protocol: "grpc", retry: { maxAttempts: 1 } } },
@@ -80,6 +90,7 @@ export default defineFunction({
     await traced?.gw.stop();
     await upstream?.kill();
     functions?.cleanup();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
   });
 
   test("a proxied server-streaming call: SERVER span under the caller's, CLIENT span under it, the upstream under that", () => {
