@@ -1,6 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { once } from "node:events";
 import type { Logger } from "pino";
+import { withProductionNodeFlags } from "./node-flags.js";
 
 /** What a worker tells the primary once it serves. */
 export interface WorkerListening {
@@ -66,6 +67,9 @@ export class WorkerPool {
 
   constructor(opts: WorkerPoolOptions) {
     this.#opts = opts;
+    // Each worker runs as a single `sluice start` would: with the production
+    // flags, even when the primary was started without them.
+    cluster.setupPrimary({ execArgv: withProductionNodeFlags(process.execArgv) });
   }
 
   get size(): number {

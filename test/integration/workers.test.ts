@@ -3,11 +3,13 @@
 // functions again, without a failed call; SIGTERM drains every worker.
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import { test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ProbeRequestSchema } from "../gen/probe/v1/probe_pb.js";
+import { productionNodeFlags } from "../../src/host/node-flags.js";
 import { startGateway, type RunningGateway } from "../support/gateway.js";
 import { envelope } from "../support/raw-http.js";
 
@@ -44,6 +46,11 @@ async function callOnNewConnection(gw: RunningGateway): Promise<{ pid?: number; 
   }
 }
 
+/** The V8 memory flags a process runs with, from its command line (the test runner's loader flags aside). */
+function nodeFlagsOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a.startsWith("--max-semi-space-size"));
+}
+
 async function pidsServing(gw: RunningGateway, calls: number): Promise<Set<number>> {
   const pids = new Set<number>();
   for (let i = 0; i < calls; i++) {
@@ -62,6 +69,8 @@ test("--workers 2: two processes serve one port; a killed worker is replaced; SI
     const first = await pidsServing(gw, 6);
     assert.equal(first.size, 2, `answered by ${[...first].join(", ")}`);
     assert.ok(!first.has(gw.child.pid!), "the primary only supervises");
+    // This primary was started without the production Node flags; its workers run with them.
+    for (const pid of first) assert.deepEqual(nodeFlagsOf(pid), [...productionNodeFlags], `worker ${pid}`);
 
     // A worker that dies is replaced.
     const victim = [...first][0]!;
@@ -74,6 +83,7 @@ test("--workers 2: two processes serve one port; a killed worker is replaced; SI
     }
     assert.equal(replaced.size, 2);
     assert.ok(!replaced.has(victim));
+    for (const pid of replaced) assert.deepEqual(nodeFlagsOf(pid), [...productionNodeFlags], `worker ${pid}`);
 
     // SIGHUP: a rolling restart while calls keep coming; none fails.
     const before = replaced;

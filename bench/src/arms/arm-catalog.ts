@@ -1,4 +1,4 @@
-import { benchFunctions, compiled, gatewayCli } from "../paths.js";
+import { benchFunctions, compiled, gatewayCli, gatewayNodeFlags } from "../paths.js";
 
 /** The server processes. Sluice is one process serving four protocol arms. */
 export type ServerId = "raw-http2" | "grpc-js" | "grpc-js-bufbuild" | "connect-node" | "connect-fastify" | "sluice"
@@ -16,9 +16,9 @@ export interface UnaryArm {
   baseline?: string;
 }
 
-/** The gateway's production start command, serving bench/functions/echo.ts. */
+/** The gateway's production start command (`npm start`'s, with its Node flags), serving bench/functions/echo.ts. */
 export function sluiceArgv(functionsDir = benchFunctions): string[] {
-  return [gatewayCli, "start", "--port", "0", "--host", "127.0.0.1", "--functions", functionsDir, "--log-level", "warn"];
+  return [...gatewayNodeFlags, gatewayCli, "start", "--port", "0", "--host", "127.0.0.1", "--functions", functionsDir, "--log-level", "warn"];
 }
 
 /** `node` arguments that start each server. */

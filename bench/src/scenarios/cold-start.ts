@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { sluiceArgv } from "../arms/arm-catalog.js";
 import { exchange } from "../load/http2-exchange.js";
-import { compiled, exampleFunctions, gatewayCli, repoRoot } from "../paths.js";
+import { compiled, exampleFunctions, gatewayCli, gatewayNodeFlags, repoRoot } from "../paths.js";
 import { memory } from "../process/proc-stats.js";
 import { cleanEnv, startServer } from "../process/server-process.js";
 import { spread, type Spread } from "../report/summary.js";
@@ -110,7 +110,7 @@ export async function runColdStart(ctx: BenchContext): Promise<ColdStartResult[]
       problems.push({ arm: "artifact", set, problem: built });
       continue;
     }
-    const argv = [path.join(artifact, "sluice.mjs"), "start", "--port", "0", "--host", "127.0.0.1", "--log-level", "warn"];
+    const argv = [...gatewayNodeFlags, path.join(artifact, "sluice.mjs"), "start", "--port", "0", "--host", "127.0.0.1", "--log-level", "warn"];
     targets.push({ arm: "artifact", set, argv }, { arm: "artifact-no-cache", set, argv, env: { NODE_DISABLE_COMPILE_CACHE: "1" } });
   }
   const examples = sets[0]!;
