@@ -6,8 +6,8 @@
  * primary.
  *
  * --max-semi-space-size=16: on Node 24, V8 sizes the young generation from
- * the machine's memory, and under load it grew to about 100 MB of RSS on a
- * 24 GiB machine. Capped at 16 MB per semi-space, peak RSS at saturation fell
+ * the machine's memory; on a 24 GiB machine the gateway under load held
+ * about 80 MB more RSS than with this cap. Capped, peak RSS at saturation fell
  * from 276 to 197 MB with unchanged throughput, and the p99 at a fixed rate
  * from 24 to 14 ms: a scavenge of a smaller young generation pauses for less
  * (README.md, "Memory"; BENCHMARKS.md).
