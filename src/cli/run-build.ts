@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { SluiceConfig } from "../config/config.js";
+import { productionNodeFlags } from "../host/node-flags.js";
 import { buildArtifact } from "./build-artifact.js";
 import { step } from "./progress.js";
 
@@ -32,7 +33,7 @@ export async function runBuild(config: SluiceConfig, configFile: string | undefi
     "",
     `built ${shown}/: ${manifest.functions.length} function(s), ${(bytes / 1024 / 1024).toFixed(1)} MiB, for Node ${manifest.node}`,
     `content hash ${manifest.hash}`,
-    `run it with only node: node ${path.join(shown, "sluice.mjs")} start`,
+    `run it with only node: node ${[...productionNodeFlags, path.join(shown, "sluice.mjs")].join(" ")} start`,
     "",
   ].join("\n"));
   return 0;

@@ -20,6 +20,7 @@ import { IngestService, Level, LogRecordSchema, type LogRecord } from "../../pro
 import { TickerService } from "../../proto/gen/ticker/v1/ticker_pb.js";
 import { artifactNode, buildArtifact, copyReadOnly, effectiveUid, nodeVersion, runArtifact, scratchFolder, snapshotTree, startArtifact } from "../support/artifact.js";
 import { createWebSocketTransport } from "../../src/web/web-transport.js";
+import { productionNodeFlags } from "../../src/host/node-flags.js";
 import { client, transports } from "../support/clients.js";
 import { root, type RunningGateway } from "../support/gateway.js";
 import { createGrpcWebTextTransport, type TextWire } from "../support/grpc-web-text-client.js";
@@ -54,13 +55,19 @@ describe("sluice build", () => {
   const first = path.join(work, "build-1");
   const second = path.join(work, "elsewhere", "build-2");
   let manifest: Manifest;
+  let buildOutput = "";
 
   before(() => {
     for (const out of [first, second]) {
       const r = buildArtifact(out);
       assert.equal(r.code, 0, `sluice build failed:\n${r.stdout}${r.stderr}`);
+      buildOutput ||= r.stdout;
     }
     manifest = JSON.parse(readFileSync(path.join(first, "sluice-artifact.json"), "utf8")) as Manifest;
+  });
+
+  test("it ends by saying how to run the artifact, with the production Node flags", () => {
+    assert.match(buildOutput, new RegExp(`run it with only node: node ${productionNodeFlags.join(" ")} \\S*build-1/sluice\\.mjs start`));
   });
 
   test("two builds of the same sources, to different folders, are byte-identical", () => {
