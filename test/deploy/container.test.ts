@@ -69,7 +69,7 @@ describe("the Containerfile (own checks)", () => {
     assert.ok(!/^(root|0)(:|$)/.test(user), `USER ${user} is not root`);
     assert.equal(one("STOPSIGNAL"), "SIGTERM");
     assert.match(one("HEALTHCHECK"), /^--interval=\S+ --timeout=\S+ --start-period=\S+ --retries=\d+ CMD \[.*\/healthz/);
-    assert.deepEqual(execForm(one("ENTRYPOINT")), ["node", "--max-semi-space-size=16", "/app/sluice.mjs"]);
+    assert.deepEqual(execForm(one("ENTRYPOINT")), ["node", "--max-semi-space-size=16", "--min-semi-space-size=16", "/app/sluice.mjs"]);
     assert.deepEqual(execForm(one("CMD")), ["start", "--config", "/etc/sluice/sluice.config.json"]);
     assert.equal(one("EXPOSE"), "8080 9464", "the RPC port and the admin listener's");
     assert.equal(env.SLUICE_HOST, "0.0.0.0");

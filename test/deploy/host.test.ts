@@ -99,7 +99,7 @@ describe("the systemd unit (its settings)", () => {
   });
 
   test("ExecStart runs the artifact with --workers auto and the config file; ExecReload sends SIGHUP", () => {
-    assert.equal(get("ExecStart"), "/usr/bin/node --max-semi-space-size=16 /opt/sluice/current/sluice.mjs start --workers auto --config /etc/sluice/sluice.config.json");
+    assert.equal(get("ExecStart"), "/usr/bin/node --max-semi-space-size=16 --min-semi-space-size=16 /opt/sluice/current/sluice.mjs start --workers auto --config /etc/sluice/sluice.config.json");
     assert.equal(get("ExecReload"), "/bin/kill -HUP $MAINPID");
     assert.equal(get("WorkingDirectory"), "/opt/sluice/current");
   });

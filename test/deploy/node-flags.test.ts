@@ -38,10 +38,12 @@ describe("the production Node flags", () => {
     assert.deepEqual(flagsAfterNode(execStart.split(" ")), productionNodeFlags);
   });
 
-  test("workers get each flag their primary does not set; one the operator set, in either spelling, wins", () => {
+  test("workers get them unless their primary sets a young-generation size itself, in any spelling", () => {
     assert.deepEqual(withProductionNodeFlags(["--import", "tsx"]), ["--import", "tsx", ...productionNodeFlags]);
     assert.deepEqual(withProductionNodeFlags(["--max-semi-space-size=64"]), ["--max-semi-space-size=64"]);
     assert.deepEqual(withProductionNodeFlags(["--max_semi_space_size=64"]), ["--max_semi_space_size=64"]);
+    assert.deepEqual(withProductionNodeFlags(["--min-semi-space-size", "4"]), ["--min-semi-space-size", "4"]);
     assert.deepEqual(withProductionNodeFlags([...productionNodeFlags]), [...productionNodeFlags]);
+    assert.deepEqual(withProductionNodeFlags(["--max-old-space-size=512"]), ["--max-old-space-size=512", ...productionNodeFlags]);
   });
 });

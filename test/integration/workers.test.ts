@@ -48,7 +48,7 @@ async function callOnNewConnection(gw: RunningGateway): Promise<{ pid?: number; 
 
 /** The V8 memory flags a process runs with, from its command line (the test runner's loader flags aside). */
 function nodeFlagsOf(pid: number): string[] {
-  return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a.startsWith("--max-semi-space-size"));
+  return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => /^--(max|min)-semi-space-size/.test(a));
 }
 
 async function pidsServing(gw: RunningGateway, calls: number): Promise<Set<number>> {
