@@ -12,6 +12,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health } from "../../proto/gen/grpc/health/v1/health_pb.js";
+import { productionNodeFlags } from "../../src/host/node-flags.js";
 import { FeedRequestSchema, HoldRequestSchema, HoldResponseSchema } from "../gen/flow/v1/flow_pb.js";
 import { pause, startFlowGateway, until, type FlowGateway } from "../support/flow-gateway.js";
 import { root } from "../support/gateway.js";
@@ -171,8 +172,8 @@ server.listen(0, "127.0.0.1", () => process.stdout.write("bare server listening 
 `;
 
 /** Starts a bare server; `stop()` kills it. */
-async function startBare(mode: "hold" | "refuse", maxStreams: number): Promise<{ url: string; pid: number; stop(): void }> {
-  const bare = spawn(process.execPath, ["--input-type=module", "-e", bareServerSource(mode, maxStreams)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+async function startBare(mode: "hold" | "refuse", maxStreams: number, nodeFlags: readonly string[] = []): Promise<{ url: string; pid: number; stop(): void }> {
+  const bare = spawn(process.execPath, [...nodeFlags, "--input-type=module", "-e", bareServerSource(mode, maxStreams)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
   let url = "";
   bare.stdout!.on("data", (c: Buffer) => (url ||= /listening on (\S+)/.exec(c.toString())?.[1] ?? ""));
   await until("the bare server", () => url !== "", 20_000);
@@ -230,13 +231,16 @@ describe("20 × 1,000 calls that never send their request", () => {
       // health check's new connection.
       overload: { maxInFlight: 2000, maxEventLoopDelayMs: 0 },
       firstMessageTimeoutMs: 4000,
-    });
+    }, [], "flow", productionNodeFlags);
   });
   after(() => gw?.stop());
 
   test("are refused with UNAVAILABLE past overload.maxInFlight, the gateway's RSS grows < 48 MiB more than node:http2's own for them, health answers; the rest end at firstMessageTimeoutMs", async () => {
-    // Node's own share: a bare node:http2 server refusing the same 20,000 streams.
-    const bare = await startBare("refuse", 1000);
+    // Node's own share: a bare node:http2 server refusing the same 20,000
+    // streams. Both run with the production Node flags, as Sluice does in
+    // production: the size V8 gives each one's young generation otherwise
+    // differed by tens of MiB between two processes on the same load.
+    const bare = await startBare("refuse", 1000, productionNodeFlags);
     let bareGrowth: number;
     try {
       const run = await idleCalls(bare.url, bare.pid, holdPath);
@@ -424,7 +428,11 @@ describe("HTTP/2: Rapid Reset, header checks, stream limit, keepalive", () => {
       // The budget is 400: 100 went on the resets, the rest on refusals (plus what refilled meanwhile).
       const refused = refusedCount();
       assert.ok(refused >= 250 && refused <= 450, `${refused} streams refused before GOAWAY; reset codes seen: ${codesSeen()}`);
-      assert.equal(answered(), refused, `every new stream refused; reset codes seen: ${codesSeen()}`);
+      // The streams of the batch that spent the budget may be reset with
+      // ENHANCE_YOUR_CALM, as the connection goes away, instead of refused.
+      const calmed = [...raw.resets().values()].filter((c) => c === ErrorCode.ENHANCE_YOUR_CALM).length;
+      assert.ok(calmed <= 50, `${calmed} streams reset with ENHANCE_YOUR_CALM: more than the last batch`);
+      assert.equal(answered(), refused + calmed, `every new stream refused, or reset as the connection went; reset codes seen: ${codesSeen()}`);
       await gw.waitForOutput(/SLUICE_HTTP2_RESET_FLOOD: closed the HTTP\/2 connection from 127\.0\.0\.1/);
       assert.equal(await holdsStarted(), before0 + 100n, "no handler ran for a refused stream");
     } finally {

@@ -26,7 +26,7 @@ export const flowProtocols: FlowProtocol[] = ["grpc", "grpc-web"];
  * `functions: "none"` serves no function files: FlowService then comes
  * from a proxy route in `config` (see flow-proxy.ts).
  */
-export async function startFlowGateway(name: string, config: object, args: string[] = [], functions: "flow" | "none" = "flow"): Promise<FlowGateway> {
+export async function startFlowGateway(name: string, config: object, args: string[] = [], functions: "flow" | "none" = "flow", nodeFlags: readonly string[] = []): Promise<FlowGateway> {
   const dir = path.join(root, "test/.tmp", `${name}-${process.pid}-${Date.now().toString(36)}`);
   mkdirSync(dir, { recursive: true });
   const configFile = path.join(dir, "sluice.config.json");
@@ -37,7 +37,7 @@ export async function startFlowGateway(name: string, config: object, args: strin
     functionsDir = path.join(dir, "functions");
     mkdirSync(functionsDir);
   }
-  const gw = await startGateway({ functionsDir, args: ["--config", configFile, ...args] });
+  const gw = await startGateway({ functionsDir, args: ["--config", configFile, ...args], nodeFlags });
   const managers: Http2SessionManager[] = [];
   const transport = (protocol: FlowProtocol): Transport => {
     if (protocol === "grpc") {

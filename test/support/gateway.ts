@@ -15,6 +15,8 @@ export interface GatewayOptions {
   functionsDir?: string;
   /** More CLI arguments, e.g. ["--set", "drainTimeoutMs=500"]. */
   args?: string[];
+  /** Node flags before the CLI, e.g. the production ones (src/host/node-flags.ts). */
+  nodeFlags?: readonly string[];
   env?: Record<string, string>;
   cwd?: string;
 }
@@ -48,7 +50,7 @@ process.on("exit", () => {
  * once it prints its listening address.
  */
 export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGateway> {
-  const args = [cli, opts.command ?? "start", "--port", "0", "--functions", opts.functionsDir ?? probeFunctions, ...(opts.args ?? [])];
+  const args = [...(opts.nodeFlags ?? []), cli, opts.command ?? "start", "--port", "0", "--functions", opts.functionsDir ?? probeFunctions, ...(opts.args ?? [])];
   return launchGateway(process.execPath, args, { cwd: opts.cwd ?? root, env: { ...process.env, SLUICE_LOG_LEVEL: "info", ...opts.env } });
 }
 
