@@ -20,7 +20,7 @@ describe("metrics of the flow limits", () => {
     gw = await startFlowGateway(
       "limit-metrics",
       { limits: { [hold]: { maxConcurrent: 1, queue: 1, queueTimeoutMs: 30_000 }, [feed]: { rate: { perSecond: 0.1, burst: 1 } } } },
-      ["--set", "admin.port=0"],
+      { args: ["--set", "admin.port=0"] },
     );
     base = adminUrl(gw);
   });

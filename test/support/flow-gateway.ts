@@ -20,13 +20,21 @@ export interface FlowGateway extends RunningGateway {
 export type FlowProtocol = "grpc" | "grpc-web";
 export const flowProtocols: FlowProtocol[] = ["grpc", "grpc-web"];
 
+export interface FlowGatewayOptions {
+  /** More `sluice start` arguments, e.g. `["--set", "admin.port=0"]`. */
+  args?: string[];
+  /** "none" serves no function files: FlowService then comes from a proxy route in the config (see flow-proxy.ts). */
+  functions?: "flow" | "none";
+  /** Node flags for the gateway process, e.g. productionNodeFlags. */
+  nodeFlags?: readonly string[];
+}
+
 /**
  * Starts `sluice start` serving the flow function with a config file holding
  * `config` (written to a scratch folder), e.g. `{ limits: { ... } }`.
- * `functions: "none"` serves no function files: FlowService then comes
- * from a proxy route in `config` (see flow-proxy.ts).
  */
-export async function startFlowGateway(name: string, config: object, args: string[] = [], functions: "flow" | "none" = "flow", nodeFlags: readonly string[] = []): Promise<FlowGateway> {
+export async function startFlowGateway(name: string, config: object, opts: FlowGatewayOptions = {}): Promise<FlowGateway> {
+  const { args = [], functions = "flow", nodeFlags = [] } = opts;
   const dir = path.join(root, "test/.tmp", `${name}-${process.pid}-${Date.now().toString(36)}`);
   mkdirSync(dir, { recursive: true });
   const configFile = path.join(dir, "sluice.config.json");

@@ -19,5 +19,5 @@ export function startFlowProxy(name: string, upstream: UpstreamProcess, config: 
     upstreams: { flow: { url: upstream.url, protocol } },
     routes: { "flow.v1.FlowService": { upstream: "flow" } },
     ...config,
-  }, [], "none");
+  }, { functions: "none" });
 }
