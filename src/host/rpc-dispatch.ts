@@ -183,7 +183,8 @@ export class RpcDispatch {
     const wire = type === undefined ? undefined : wireFor(type, kind === "unary");
     if (type === undefined || wire === undefined) return answerHttp(x, 415, this.#earlyHeaders(x, requestId));
     // gRPC-Web text: decided once per call; binary calls keep their exchange.
-    const text = type.protocol === "grpc-web" ? grpcWebTextMode(type.text, headerValue(x.headers.accept)) : undefined;
+    // A WebSocket carries binary frames whatever its Accept header says.
+    const text = type.protocol === "grpc-web" && x.fullDuplex !== true ? grpcWebTextMode(type.text, headerValue(x.headers.accept)) : undefined;
     const cx = text === undefined ? x : new TextExchange(x, text);
     if (this.#draining(cx, requestId, route)) return;
     this.#start(cx, route, type, wire, requestId, undefined, started);
@@ -199,9 +200,13 @@ export class RpcDispatch {
     const verdict = env.limits.admission.admit(route.admission, route.essential, x);
     if (verdict !== undefined && verdict !== mustQueue) return this.#refuse(x, route, requestId, verdict);
     const call = route.kind === "proxy" ? new ProxyCall(x, route, type, wire, env, requestId) : new FunctionCall(x, route, type, wire, env, requestId);
-    if (x instanceof TextExchange) x.onBadBody = (e) => call.abort(e);
-    started?.(call);
-    if (verdict === mustQueue) new QueuedCall(call, x, route, type.protocol, env, requestId, query).enqueue();
+    // Whoever may end the call early gets the queued call while it waits:
+    // aborting it then takes it out of the queue, with no slot to give back.
+    const waiting = verdict === mustQueue ? new QueuedCall(call, x, route, type.protocol, env, requestId, query) : undefined;
+    const abortable = waiting ?? call;
+    if (x instanceof TextExchange) x.onBadBody = (e) => abortable.abort(e);
+    started?.(abortable);
+    if (waiting !== undefined) waiting.enqueue();
     else call.run(query);
   }
 
@@ -267,6 +272,7 @@ function schemeOf(session: (http2.Http2Session & { [scheme]?: "http" | "https" }
 
 /** An early answer to a gRPC-Web text caller must be text too (its client decodes it). */
 function forTextCaller(x: Exchange): Exchange {
+  if (x.fullDuplex === true) return x;
   const type = parseContentType(headerValue(x.headers["content-type"]));
   if (type?.protocol !== "grpc-web") return x;
   const text = grpcWebTextMode(type.text, headerValue(x.headers.accept));

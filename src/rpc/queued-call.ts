@@ -12,6 +12,7 @@ import type { QueryMessage } from "./function-call.js";
 /** What waits: a function call or a proxy call, not yet run. */
 export interface WaitingCall {
   run(query?: QueryMessage): void;
+  abort(error: ConnectError): void;
 }
 
 /**
@@ -24,6 +25,8 @@ export interface WaitingCall {
  */
 export class QueuedCall implements AdmissionWaiter {
   readonly #since = performance.now();
+  /** Waiting in the queue; then running (admitted), or over without running. */
+  #state: "waiting" | "running" | "over" = "waiting";
 
   constructor(
     private readonly call: WaitingCall,
@@ -43,24 +46,43 @@ export class QueuedCall implements AdmissionWaiter {
     if (verdict !== queued) return this.refused(verdict);
     // The call's own run() replaces this callback once it runs.
     this.x.onClientGone(() => {
+      if (this.#state !== "waiting") return;
+      this.#state = "over";
       admission.withdraw(this.route.admission, this);
       this.x.release();
       this.#log(Code.Canceled);
     });
   }
 
+  /**
+   * Ends the call now (a WebSocket client broke the protocol, a gRPC-Web
+   * text body did not decode): while it waits, it leaves the queue and is
+   * answered with `error`, holding no slot to give back; once running, the
+   * call ends itself.
+   */
+  abort(error: ConnectError): void {
+    if (this.#state === "running") return this.call.abort(error);
+    if (this.#state !== "waiting") return;
+    this.env.limits.admission.withdraw(this.route.admission, this);
+    this.refused(error);
+  }
+
   /** A route slot is the call's. */
   admitted(): void {
-    if (this.x.clientGone) {
+    if (this.#state !== "waiting" || this.x.clientGone) {
       this.env.limits.admission.release(this.route.admission);
-      this.x.release();
+      if (this.#state === "waiting") this.x.release();
+      this.#state = "over";
       return;
     }
+    this.#state = "running";
     this.call.run(this.query);
   }
 
   /** Refused before running: answered in the call's protocol, as errors before a call starts are. */
   refused(error: ConnectError): void {
+    if (this.#state !== "waiting") return;
+    this.#state = "over";
     const x = this.x;
     if (!x.clientGone) {
       const out: OutgoingHttpHeaders = { "x-request-id": this.requestId };

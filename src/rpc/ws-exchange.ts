@@ -79,7 +79,6 @@ export class WsExchange implements Exchange {
    * gRPC status HTTP maps to, which gRPC-Web clients read as the call's end.
    */
   respond(status: number, headers: OutgoingHttpHeaders, mode: "body" | "trailers" | "end"): void {
-    this.#headSent = true;
     const block: OutgoingHttpHeaders = {};
     for (const name in headers) {
       if (notInHeaderFrame.has(name) || name.startsWith("access-control-")) continue;
@@ -88,6 +87,9 @@ export class WsExchange implements Exchange {
       for (const v of Array.isArray(value) ? value : [String(value)]) checkHeaderValue(name, v);
       block[name] = value;
     }
+    // Only now: a header that failed its check sent nothing, and the call
+    // can still answer with an error, as over HTTP.
+    this.#headSent = true;
     if (status !== 200) {
       block["grpc-status"] = String(codeForHttpStatus(status));
       block["grpc-message"] = `HTTP ${status}`;

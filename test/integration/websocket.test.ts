@@ -140,6 +140,25 @@ describe("gRPC-Web over WebSocket", () => {
     assert.equal(out.closeCode, 1000);
   });
 
+  test("an Accept asking for gRPC-Web text changes nothing: a WebSocket carries binary frames, and early answers are binary too", async () => {
+    const call = new RawWsCall(wsUrl(gw, "/probe.v1.ProbeService/Unary"));
+    await call.opened();
+    call.headers({ ...grpcWebHeaders, accept: "application/grpc-web-text" });
+    call.data(probeFrame({ text: "t" }));
+    call.end();
+    const out = await call.outcome();
+    assert.equal(out.header["content-type"], "application/grpc-web+proto");
+    assert.equal(fromBinary(ProbeResponseSchema, out.messages[0]!).text, "t");
+    assert.equal(out.trailer?.["grpc-status"], "0");
+
+    const unknown = new RawWsCall(wsUrl(gw, "/probe.v1.ProbeService/Nope"));
+    await unknown.opened();
+    unknown.headers({ ...grpcWebHeaders, accept: "application/grpc-web-text" });
+    unknown.end();
+    const u = await unknown.outcome();
+    assert.equal(u.trailer?.["grpc-status"], String(Code.Unimplemented), "a binary trailer frame, not base64");
+  });
+
   test("the upgrade request's own headers reach the handler; the header block wins", async () => {
     const call = new RawWsCall(wsUrl(gw, "/probe.v1.ProbeService/Unary"), { origin: allowedOrigin });
     await call.opened();
