@@ -46,6 +46,12 @@ export function isEmptyMetadata(m: Metadata | undefined): boolean {
   return true;
 }
 
+/** The value of `name` in `m` (repeated values joined with ", "), if any. */
+export function metadataValue(m: Metadata, name: string): string | undefined {
+  if (m instanceof Headers) return m.get(name) ?? undefined;
+  return headerValue(m[name]);
+}
+
 const reserved = new Set([
   "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host",
   "content-length", "content-type", "content-encoding",

@@ -17,7 +17,7 @@ import { connectUnaryError } from "../protocol/connect/connect-wire.js";
 import type { RequestType } from "../protocol/content-type.js";
 import { compressedFlag, encodeEnvelope } from "../protocol/envelope.js";
 import { decodeBinary } from "../protocol/protobuf/binary-decoder.js";
-import { copyMetadata, headerValue, type Metadata } from "../protocol/metadata.js";
+import { copyMetadata, headerValue, metadataValue, type Metadata } from "../protocol/metadata.js";
 import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
 import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "../rpc/call-env.js";
@@ -30,7 +30,7 @@ import { wasNotProcessed } from "./not-processed.js";
 import { parseRetryPushback } from "./retry-pushback.js";
 import { streamEndpoint, streamFailure } from "./stream-outcome.js";
 import { callUpstream } from "./upstream-call.js";
-import { readUpstreamResponse, ResponseDecoder, responseMetadata, type ResponseEnd } from "./upstream-response.js";
+import { isTrailersOnly, readUpstreamResponse, ResponseDecoder, responseMetadata, type ResponseEnd } from "./upstream-response.js";
 
 /** How one attempt of a single-message call ended. */
 type AttemptOutcome =
@@ -99,7 +99,11 @@ export class ProxyCall implements DueCall {
   readonly #env: CallEnv;
   readonly #requestId: string;
   readonly #started: number;
-  /** Client and bidi streams: cancels callUpstream (its waits, retries and stream). */
+  /**
+   * Client and bidi streams: cancels callUpstream (its waits, retries and
+   * stream). Unary and server streaming: made only when a call waits for a
+   * stream in the upstream's queue, and cancels that wait.
+   */
   #cancel: AbortController | undefined;
   /** Unary and server streaming: the attempt's upstream stream, cancelled if the call ends first. */
   #attemptStream: http2.ClientHttp2Stream | undefined;
@@ -283,7 +287,9 @@ export class ProxyCall implements DueCall {
       let outcome: AttemptOutcome;
       try {
         const opts = deadline === undefined ? (avoid === undefined ? noOptions : { avoid }) : { deadline, ...(avoid ? { avoid } : {}) };
-        const stream = upstream.openStreamNow(headers, opts) ?? await upstream.openStream(headers, opts);
+        // Only a call that waits (for a connection, a slot, DNS) needs a signal: #finish aborts it, so a
+        // cancelled call leaves the upstream's queue at once. Most calls open their stream now, with none.
+        const stream = upstream.openStreamNow(headers, opts) ?? await upstream.openStream(headers, { ...opts, signal: (this.#cancel ??= new AbortController()).signal });
         if (this.#done) {
           stream.close(http2.constants.NGHTTP2_CANCEL);
           return;
@@ -329,7 +335,8 @@ export class ProxyCall implements DueCall {
       stream.on("response", (headers) => {
         const status = Number(headers[":status"]);
         responseHeaders = headers;
-        this.#upstreamHeaders = responseMetadata(headers, route.upstreamUnary).header;
+        // Trailers-Only: its metadata is the call's trailers (ResponseDecoder.finish).
+        if (!isTrailersOnly(route.upstream.config.protocol, headers)) this.#upstreamHeaders = responseMetadata(headers, route.upstreamUnary).header;
         decoder = new ResponseDecoder(route.upstream.config.protocol, route.upstreamUnary, status, headers, route.writeMaxBytes, { message: (bytes) => this.#send(bytes) });
       });
       // A response that cannot be passed on (see ResponseDecoder.failed) is not read to its end.
@@ -366,7 +373,10 @@ export class ProxyCall implements DueCall {
           }
           const end = await decoder.finish(trailers);
           if (end.error !== undefined && sent === 0) {
-            return { kind: "failed", error: end.error, unprocessed: false, pushback: parseRetryPushback(trailers["grpc-retry-pushback-ms"] ?? responseHeaders["grpc-retry-pushback-ms"]), trailers: end.trailers };
+            // Where each protocol puts it: HTTP/2 trailers or Trailers-Only headers (gRPC), the trailer
+            // frame (gRPC-Web), trailer- headers (Connect unary), end-of-stream metadata (Connect streaming).
+            const pushback = trailers["grpc-retry-pushback-ms"] ?? responseHeaders["grpc-retry-pushback-ms"] ?? metadataValue(end.trailers, "grpc-retry-pushback-ms");
+            return { kind: "failed", error: end.error, unprocessed: false, pushback: parseRetryPushback(pushback), trailers: end.trailers };
           }
           return { kind: "done", end };
         };
@@ -387,8 +397,7 @@ export class ProxyCall implements DueCall {
         retry: route.retry,
       });
       if (this.#done) return;
-      const meta = responseMetadata(response.headers, route.upstreamUnary);
-      this.#upstreamHeaders = meta.header;
+      if (!isTrailersOnly(route.upstream.config.protocol, response.headers)) this.#upstreamHeaders = responseMetadata(response.headers, route.upstreamUnary).header;
       end = await readUpstreamResponse(route.upstream.config.protocol, route.upstreamUnary, response.status, response.headers, response.body, () => response.trailers, route.writeMaxBytes, {
         message: (bytes) => this.#send(bytes),
       });
@@ -456,7 +465,14 @@ export class ProxyCall implements DueCall {
       }
     }
     let payload = bytes;
-    if (!this.#binary) payload = this.#route.codec.encode(decodeBinary(this.#method.output, bytes), false, 0);
+    if (!this.#binary) {
+      try {
+        payload = this.#route.codec.encode(decodeBinary(this.#method.output, bytes), false, 0);
+      } catch (e) {
+        // The response decoder fails the call with this (and stops reading the upstream).
+        throw new ConnectError(`the upstream's response is not a valid ${this.#method.output.typeName}: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
+      }
+    }
     this.#obs?.sent(payload.byteLength);
     const wire = this.#wire;
     if (wire.unary) {

@@ -10,7 +10,7 @@ import { decodeBinary } from "../protocol/protobuf/binary-decoder.js";
 import { encodeBinary } from "../protocol/protobuf/binary-encoder.js";
 import { observeUpstreamCall } from "./observe-upstream-call.js";
 import { callUpstream } from "./upstream-call.js";
-import { readUpstreamResponse, responseMetadata } from "./upstream-response.js";
+import { isTrailersOnly, readUpstreamResponse, responseMetadata } from "./upstream-response.js";
 import type { Upstream } from "./upstream.js";
 
 /** The headers a call may set (CallOptions.headers). */
@@ -78,7 +78,8 @@ export async function callUnaryUpstream<I extends DescMessage, O extends DescMes
         return undefined;
       },
     }, "readMaxBytes");
-    const header = responseMetadata(res.headers, protocol === "connect").header;
+    // Trailers-Only: the headers' metadata is the call's trailers (end.trailers has it).
+    const header = isTrailersOnly(protocol, res.headers) ? {} : responseMetadata(res.headers, protocol === "connect").header;
     if (end.error !== undefined) throw withMetadata(end.error, header, end.trailers);
     if (message === undefined) throw cardinalityError("no message");
     let output: MessageShape<O>;

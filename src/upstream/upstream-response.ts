@@ -46,6 +46,22 @@ export function responseMetadata(headers: http2.IncomingHttpHeaders, connectUnar
 }
 
 /**
+ * Whether response headers are a Trailers-Only response (gRPC and gRPC-Web:
+ * the status in the headers, no body): their metadata is then the call's
+ * trailers, not its headers.
+ */
+export function isTrailersOnly(protocol: UpstreamProtocol, headers: http2.IncomingHttpHeaders): boolean {
+  return protocol !== "connect" && headers["grpc-status"] !== undefined;
+}
+
+/** The content types of a 200 response in each upstream protocol (the gateway asks for binary). */
+function expectedContentType(protocol: UpstreamProtocol, connectUnary: boolean): RegExp {
+  if (protocol === "grpc") return /^application\/grpc(?:[+;]|$)/i;
+  if (protocol === "grpc-web") return /^application\/grpc-web(?:[+;]|$)/i;
+  return connectUnary ? /^application\/(?:proto|json)(?:;|$)/i : /^application\/connect\+/i;
+}
+
+/**
  * Decodes an upstream's response body in the upstream's protocol, chunk by
  * chunk as it arrives: messages (decompressed, within `limit`) go to the
  * sink one at a time, in order, and finish() works out the end (status and
@@ -95,6 +111,14 @@ export class ResponseDecoder implements EnvelopeSink {
     this.#sink = sink;
     this.#reader = new EnvelopeReader(limit);
     if (connectUnary) this.#chunks = [];
+    // A 200 that is not the protocol's (a load balancer's default page, a
+    // misrouted request) is not read as frames: its bytes would be taken
+    // for lengths. gRPC clients fail such a response as UNKNOWN.
+    const type = headerOf(headers, "content-type");
+    if (status === 200 && !isTrailersOnly(protocol, headers) && !expectedContentType(protocol, connectUnary).test(type ?? "")) {
+      this.#failure = new ConnectError(`the upstream answered HTTP 200 with content-type ${type === undefined ? "(none)" : JSON.stringify(type)}, not a ${protocol === "connect" ? "Connect" : protocol === "grpc" ? "gRPC" : "gRPC-Web"} response`, Code.Unknown);
+      return;
+    }
     const encoding = headerOf(headers, connectUnary ? "content-encoding" : protocol === "connect" ? "connect-content-encoding" : "grpc-encoding");
     if (encoding !== undefined && encoding !== "identity") {
       const c = compressions[encoding as Compression["name"]] as Compression | undefined;
@@ -131,23 +155,40 @@ export class ResponseDecoder implements EnvelopeSink {
   }
 
   #deliver(): Promise<void> | undefined {
-    while (this.#pending.length > 0) {
+    while (this.#pending.length > 0 && this.#failure === undefined) {
       const next = this.#pending.shift()!;
       if (next.compressed) {
         return decompress(this.#compression, next.data, this.#limit).then((bytes) => {
-          this.messages++;
-          const r = this.#sink.message(bytes);
+          const r = this.#give(bytes);
           return r === undefined ? this.#deliver() : r.then(() => this.#deliver());
-        }, (e: unknown) => {
-          this.#failure = ConnectError.from(e, Code.Internal);
-          this.#pending = [];
-        });
+        }, (e: unknown) => this.#fail(e));
       }
-      this.messages++;
-      const r = this.#sink.message(next.data);
+      const r = this.#give(next.data);
       if (r !== undefined) return r.then(() => this.#deliver());
     }
     return undefined;
+  }
+
+  /**
+   * One message to the sink. A sink that throws (a message that does not
+   * decode as the method's output, for a JSON client) fails the response:
+   * the throw would otherwise escape from the stream's "data" event.
+   */
+  #give(bytes: Uint8Array): Promise<void> | undefined {
+    let r: Promise<void> | undefined;
+    try {
+      r = this.#sink.message(bytes);
+    } catch (e) {
+      this.#fail(e);
+      return undefined;
+    }
+    this.messages++;
+    return r;
+  }
+
+  #fail(e: unknown): void {
+    this.#failure ??= ConnectError.from(e, Code.Internal);
+    this.#pending = [];
   }
 
   /** The body has ended (with these HTTP/2 trailers): how the response ended. */
@@ -158,15 +199,16 @@ export class ResponseDecoder implements EnvelopeSink {
     if (this.#status !== 200) return { error: httpError(this.#protocol, this.#status, headers), trailers: responseMetadata(headers, false).trailer };
     if (this.#reader.end() !== undefined) return { error: new ConnectError("the upstream's response ended inside a message", Code.Internal), trailers: none };
     if (this.#protocol === "grpc") {
-      // A response without trailers ended early; grpc-status in the headers is Trailers-Only.
+      // A response without trailers ended early; grpc-status in the headers
+      // is Trailers-Only, whose metadata is the call's trailers.
       const source = trailers["grpc-status"] !== undefined ? trailers : headers;
       if (source["grpc-status"] === undefined) return { error: new ConnectError("the upstream's response ended without a grpc-status", Code.Internal), trailers: none };
-      return { error: grpcStatusError(source), trailers: responseMetadata(trailers, false).header };
+      return { error: grpcStatusError(source), trailers: responseMetadata(source, false).header };
     }
     const ending = this.#ending;
     if (ending === undefined) {
-      // gRPC-Web's Trailers-Only: the status in the response headers and no body.
-      if (this.#protocol === "grpc-web" && headers["grpc-status"] !== undefined) return { error: grpcStatusError(headers), trailers: none };
+      // gRPC-Web's Trailers-Only: the status and the trailers in the response headers, and no body.
+      if (this.#protocol === "grpc-web" && headers["grpc-status"] !== undefined) return { error: grpcStatusError(headers), trailers: responseMetadata(headers, false).header };
       return { error: new ConnectError("the upstream's response ended without its status", Code.Internal), trailers: none };
     }
     const end = (ending.flags & compressedFlag) !== 0 ? await decompress(this.#compression, ending.data, this.#limit) : ending.data;
