@@ -6,8 +6,11 @@
 // (401 SLUICE_ADMIN_UNAUTHORIZED without it, or with another); the probes'
 // paths answer on the RPC port with no token; the RPC port serves no
 // metrics; and the same pod without the Secret's value does not start.
+// With SLUICE_HOST and SLUICE_ADMIN_HOST "::", the advice for IPv6 clusters,
+// the pod answers over IPv6 and IPv4; as shipped (0.0.0.0), IPv4 only.
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { parse } from "yaml";
@@ -24,6 +27,15 @@ const token = "prod-admin-token-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const secrets: Secrets = { "sluice-admin": { token } };
 /** The Accept header Prometheus 3 scrapes with (its default scrape_protocols). */
 const prometheusAccept = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+
+/** Whether this machine can listen on ::1 (IPv6 may be turned off in its kernel). */
+function hasIpv6Loopback(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(0, "::1", () => server.close(() => resolve(true)));
+  });
+}
 
 describeWithTool(kustomize, "overlays/prod's pod, replayed on the built artifact and scraped", {}, () => {
   const work = scratchFolder("sluice-admin-scrape-");
@@ -124,6 +136,25 @@ describeWithTool(kustomize, "overlays/prod's pod, replayed on the built artifact
     assert.equal(echoed.code, 1);
     assert.match(echoed.stderr, /config admin\.token = "<hidden, \d+ characters>" \(from environment SLUICE_ADMIN_TOKEN\) .* ends with a line break/);
     assert.ok(!`${echoed.stdout}${echoed.stderr}`.includes(token), "the token is not in the output");
+  });
+
+  test("on an IPv6 cluster, with SLUICE_HOST and SLUICE_ADMIN_HOST \"::\" as the README says: probes and scrapes answer over IPv6 and IPv4; the manifests' 0.0.0.0 over IPv4 only", async (t) => {
+    if (!(await hasIpv6Loopback())) return t.skip("no IPv6 loopback on this machine");
+    const authorization = { authorization: `Bearer ${token}` };
+    // The pod as shipped: what a kubelet or Prometheus dialling an IPv6 pod address would meet.
+    await assert.rejects(fetch(`http://[::1]:${new URL(admin).port}${endpoint.path as string}`, { headers: authorization }), "0.0.0.0 accepts no IPv6 connection");
+    const dual = await startArtifact(deployed, args, { ...env(secrets), SLUICE_HOST: "::", SLUICE_ADMIN_HOST: "::" });
+    try {
+      const adminPort = new URL(adminUrl(dual)).port;
+      for (const host of ["[::1]", "127.0.0.1"]) {
+        for (const probe of [container.readinessProbe, container.livenessProbe]) {
+          assert.equal((await fetch(`http://${host}:${dual.port}${probe.httpGet.path as string}`)).status, 200, `${host} ${probe.httpGet.path as string}`);
+        }
+        assert.equal((await fetch(`http://${host}:${adminPort}${endpoint.path as string}`, { headers: authorization })).status, 200, `${host} ${endpoint.path as string}`);
+      }
+    } finally {
+      await dual.stop("SIGKILL");
+    }
   });
 
   test("SIGTERM drains and exits 0 with the admin listener open", async () => {

@@ -5,8 +5,10 @@
 // with stand-in engines, and where an engine runs the image is built and
 // run read-only for real.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { loadConfig } from "../../src/config/load-config.js";
@@ -92,6 +94,27 @@ describe("the Containerfile (own checks)", () => {
     assert.ok(!("errors" in withToken));
   });
 
+  test("every docker run the docs give waits for the drain: --stop-timeout above drainTimeoutMs and the 4 s after it", async () => {
+    const loaded = await loadConfig({ cwd: root, env, flags: {}, configFile: path.join(dir, "sluice.config.json") });
+    assert.ok(!("errors" in loaded));
+    // src/host/gateway.ts: up to 4 s after drainTimeoutMs to end calls and close connections.
+    const needed = loaded.config.drainTimeoutMs / 1000 + 4;
+    const docs = ["README.md", "wrangler-free-deploy/README.md", "wrangler-free-deploy/container/README.md", "wrangler-free-deploy/container/Containerfile"];
+    let runs = 0;
+    for (const doc of docs) {
+      const text = readFileSync(path.join(root, doc), "utf8");
+      // A command the docs give runs the image read-only; continuation lines are joined.
+      for (const [command] of text.replace(/\\\n\s*/g, " ").matchAll(/docker run --read-only[^\n`]*/g)) {
+        runs++;
+        const timeout = /--stop-timeout (\d+)/.exec(command)?.[1];
+        assert.ok(timeout !== undefined, `${doc}: ${command} has no --stop-timeout: docker's default 10 s would cut the ${needed} s drain`);
+        assert.ok(Number(timeout) > needed, `${doc}: ${command}: --stop-timeout ${timeout} must exceed ${needed} s`);
+      }
+      for (const [, t] of text.matchAll(/docker stop -t (\d+)/g)) assert.ok(Number(t) > needed, `${doc}: docker stop -t ${t} must exceed ${needed} s`);
+    }
+    assert.ok(runs >= docs.length, `${runs} docker run commands found`);
+  });
+
   test("the ignore file keeps node_modules, dist and .git out of the build context, but not the protos buf.yaml names", () => {
     const ignore = readFileSync(path.join(dir, "Containerfile.dockerignore"), "utf8").split("\n").filter((l) => l && !l.startsWith("#"));
     for (const p of ["**/node_modules", "dist", ".git"]) assert.ok(ignore.includes(p), p);
@@ -112,6 +135,8 @@ describe("the runtime stage, replayed without an engine", () => {
   const app = path.join(work, "app");
   const etc = path.join(work, "etc");
   let gw: RunningGateway;
+  /** ENTRYPOINT + CMD with the image's paths mapped to these folders. */
+  const mapped = [...execForm(one("ENTRYPOINT")), ...execForm(one("CMD"))].map((a) => a.replace("/app/", `${app}/`).replace("/etc/sluice/", `${etc}/`));
 
   before(async () => {
     const out = path.join(work, "build");
@@ -121,9 +146,8 @@ describe("the runtime stage, replayed without an engine", () => {
     mkdirSync(etc);
     writeFileSync(path.join(etc, "sluice.config.json"), readFileSync(path.join(dir, "sluice.config.json")));
     chmodSync(path.join(etc, "sluice.config.json"), 0o444);
-    // ENTRYPOINT + CMD with the image's paths mapped to these folders, as the
-    // image's user, with the image's environment and the PORT a platform sets.
-    const mapped = [...execForm(one("ENTRYPOINT")), ...execForm(one("CMD"))].map((a) => a.replace("/app/", `${app}/`).replace("/etc/sluice/", `${etc}/`));
+    // ENTRYPOINT + CMD, as the image's user, with the image's environment
+    // and the PORT a platform sets.
     assert.equal(mapped[0], "node");
     const [uid, gid] = one("USER").split(":").map(Number);
     const asImageUser = process.getuid?.() === 0 ? { uid: uid!, gid: gid! } : {};
@@ -147,6 +171,25 @@ describe("the runtime stage, replayed without an engine", () => {
     gw.child.kill(one("STOPSIGNAL") as NodeJS.Signals);
     assert.equal(await gw.exited, 0);
     assert.match(gw.output(), /"msg":"draining"/);
+  });
+
+  test("HEALTHCHECK's command takes the port as the artifact does: SLUICE_PORT over PORT", async () => {
+    // PORT names a server that answers 503, so a check that read PORT first would fail.
+    const decoy = createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((resolve) => decoy.listen(0, "127.0.0.1", resolve));
+    const decoyPort = String((decoy.address() as AddressInfo).port);
+    const both = await launchGateway(artifactNode, mapped.slice(1), { cwd: app, env: { ...env, SLUICE_HOST: "127.0.0.1", SLUICE_PORT: "0", PORT: decoyPort, SLUICE_ADMIN_PORT: "0" } });
+    try {
+      assert.notEqual(String(both.port), decoyPort, "the artifact listens on SLUICE_PORT");
+      const health = execForm(/CMD (\[.*\])$/.exec(one("HEALTHCHECK"))![1]!);
+      // Not spawnSync: the decoy answers from this process's event loop.
+      const check = (checkEnv: NodeJS.ProcessEnv) => new Promise<number | null>((resolve) => spawn(artifactNode, health.slice(1), { env: checkEnv, stdio: "ignore", timeout: 10_000 }).on("exit", resolve));
+      assert.equal(await check({ SLUICE_PORT: String(both.port), PORT: decoyPort }), 0, "HEALTHCHECK fetched PORT's server, not the gateway on SLUICE_PORT");
+      assert.equal(await check({ PORT: decoyPort }), 1, "a 503 from /healthz fails the check");
+    } finally {
+      await both.stop("SIGKILL");
+      decoy.close();
+    }
   });
 });
 

@@ -3,7 +3,8 @@
 // field names), and against Sluice: the config it mounts is a valid Sluice
 // config, the grace period outlasts preStop plus the drain, the probes and
 // ports are the gateway's, the resources cover the memory the benchmark
-// harness measured, and the admin listener is where the scrape configs
+// harness measured plus the response bytes Sluice may buffer before it
+// sheds (overload.maxBufferedBytes), and the admin listener is where the scrape configs
 // (PodMonitor, ServiceMonitor, plain Prometheus jobs) look for it, with its
 // token from a Secret. admin-scrape.test.ts scrapes it for real.
 import assert from "node:assert/strict";
@@ -14,6 +15,7 @@ import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { isLoopback, loadConfig } from "../../src/config/load-config.js";
 import type { SluiceConfig } from "../../src/config/config.js";
+import { options } from "../../src/config/options.js";
 import { root } from "../support/gateway.js";
 import { latestBenchResults, validateManifests, type Manifest } from "../support/kubernetes-schemas.js";
 import { kustomizeBuild, kustomizeBuildWith } from "../support/kustomize.js";
@@ -97,6 +99,25 @@ const mebibytes = (q: string): number => {
   assert.ok(m, `memory quantity ${q} in Mi or Gi`);
   return Number(m[1]) * (m[2] === "Gi" ? 1024 : 1);
 };
+
+/** The highest resident memory (MiB) of Sluice the newest harness run measured, and that run's file. */
+function measuredPeak(): { peak: number; file: string } {
+  const { file, value } = latestBenchResults();
+  const peaks = [...value.unary, ...value.serverStream, ...value.bidi].filter((r) => r.server === "sluice").map((r) => r.summary?.peakRssMb ?? 0);
+  return { peak: Math.max(...peaks), file: path.relative(root, file) };
+}
+
+/**
+ * kubernetes/README.md, "Resources": the limit holds the peak under load plus
+ * the response bytes Sluice may buffer before it sheds (off the V8 heap),
+ * with a tenth of the limit to spare; otherwise the OOM killer acts first.
+ */
+function assertMemoryRule(where: string, limit: string, config: SluiceConfig): void {
+  const { peak, file } = measuredPeak();
+  const buffered = config.overload.maxBufferedBytes / (1024 * 1024);
+  const spare = mebibytes(limit) - peak - buffered;
+  assert.ok(spare >= mebibytes(limit) / 10, `${where}: limits.memory ${limit} must hold the ${peak} MiB peak (${file}) + overload.maxBufferedBytes ${buffered} MiB with a tenth to spare; ${spare.toFixed(1)} MiB left`);
+}
 
 describe("the schema check itself", () => {
   test("a field the API does not have, a wrong type and a missing required field are each reported", async () => {
@@ -244,16 +265,31 @@ describeWithTool(kustomize, "Kubernetes (kustomize base, overlays dev and prod)"
 
       if (target !== "overlays/dev") {
         test("memory requests cover the peak the benchmark harness measured", () => {
-          const { file, value } = latestBenchResults();
-          const peaks = [...value.unary, ...value.serverStream, ...value.bidi].filter((r) => r.server === "sluice").map((r) => r.summary?.peakRssMb ?? 0);
-          const peak = Math.max(...peaks);
+          const { peak, file } = measuredPeak();
           const { resources } = find(manifests, "Deployment").spec.template.spec.containers[0];
-          assert.ok(mebibytes(resources.requests.memory) >= peak, `requests.memory ${resources.requests.memory} below the ${peak} MiB peak in ${path.relative(root, file)}`);
+          assert.ok(mebibytes(resources.requests.memory) >= peak, `requests.memory ${resources.requests.memory} below the ${peak} MiB peak in ${file}`);
           assert.ok(mebibytes(resources.limits.memory) >= 1.5 * peak, `limits.memory ${resources.limits.memory} leaves less than half again the peak`);
         });
       }
+
+      test("the memory limit holds the measured peak plus overload.maxBufferedBytes; HTTP/2 streams per connection at the default the peak was measured with", async () => {
+        const { resources } = find(manifests, "Deployment").spec.template.spec.containers[0];
+        const config = await sluiceConfigOf(find(manifests, "ConfigMap"));
+        assertMemoryRule(target, resources.limits.memory, config);
+        const measuredWith = options.find((o) => o.key === "http2.maxConcurrentStreams")!.default as number;
+        assert.ok(config.http2.maxConcurrentStreams <= measuredWith, `http2.maxConcurrentStreams ${config.http2.maxConcurrentStreams}: the harness measured the peak at Sluice's default, ${measuredWith}`);
+      });
     });
   }
+});
+
+describeWithTool(kustomize, "the container image's own config", {}, () => {
+  test("fits the memory limit the manifests give a pod (base): the measured peak plus overload.maxBufferedBytes", async () => {
+    const { resources } = find(render(path.join(deployDir, "kubernetes", "base")), "Deployment").spec.template.spec.containers[0];
+    const loaded = await loadConfig({ cwd: root, env: {}, flags: {}, configFile: path.join(deployDir, "container", "sluice.config.json") });
+    assert.ok(!("errors" in loaded), "errors" in loaded ? loaded.errors.map((e) => e.message).join("\n") : "");
+    assertMemoryRule("container/sluice.config.json", resources.limits.memory, loaded.config);
+  });
 });
 
 /** A pod of the Deployment as Prometheus would discover it. */
@@ -320,13 +356,15 @@ describeWithTool(kustomize, "Knative Serving", {}, () => {
     assert.deepEqual(await validateManifests(manifests), []);
   });
 
-  test("an h2c port, and concurrency and timeouts derived from Sluice's limits", async () => {
+  test("an h2c port, concurrency within Sluice's gateway-wide cap, and timeouts derived from Sluice's limits", async () => {
     const service = find(manifests, "Service", "serving.knative.dev/v1");
     const config = await sluiceConfigOf(find(manifests, "ConfigMap"));
     const revision = service.spec.template;
     const [container] = revision.spec.containers;
     assert.deepEqual(container.ports, [{ name: "h2c", containerPort: 8080 }]);
-    assert.equal(revision.spec.containerConcurrency, config.http2.maxConcurrentStreams, "a pod takes at most the calls one HTTP/2 connection may carry");
+    // The queue-proxy holds a pod to containerConcurrency; Sluice's gateway-wide cap must let all of them in.
+    assert.ok(revision.spec.containerConcurrency >= 1, "a finite containerConcurrency (0 is unlimited)");
+    assert.ok(revision.spec.containerConcurrency <= config.overload.maxInFlight, `containerConcurrency ${revision.spec.containerConcurrency} above overload.maxInFlight ${config.overload.maxInFlight}: Sluice would shed calls the queue-proxy let in`);
     const a = revision.metadata.annotations;
     assert.equal(a["autoscaling.knative.dev/metric"], "concurrency");
     assert.equal(Number(a["autoscaling.knative.dev/target"]), revision.spec.containerConcurrency);
@@ -346,6 +384,10 @@ describeWithTool(kustomize, "Knative Serving", {}, () => {
 
   const service = find(manifests, "Service", "serving.knative.dev/v1");
   const [container] = service.spec.template.spec.containers;
+
+  test("the memory limit holds the measured peak plus overload.maxBufferedBytes", async () => {
+    assertMemoryRule("knative", container.resources.limits.memory, await sluiceConfigOf(find(manifests, "ConfigMap")));
+  });
 
   test("the admin listener on the pod's address, its token from the Secret sluice-admin, on a port Knative neither routes nor reserves", async () => {
     const config = await effectiveConfig(find(manifests, "ConfigMap"), container);
