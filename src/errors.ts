@@ -38,8 +38,11 @@ const catalogue = {
   SLUICE_CLI_USAGE: (p: { reason: string }) => `${p.reason}\nRun "sluice --help" for usage.`,
   SLUICE_TLS_FILE_UNREADABLE: (p: { key: string; file: string; reason: string }) =>
     `config ${p.key}: cannot read ${p.file} (${p.reason}); give the path of a PEM file`,
-  SLUICE_LISTEN_FAILED: (p: { address: string; reason: string }) =>
-    `cannot listen on ${p.address}: ${p.reason}; choose another port with --port or SLUICE_PORT`,
+  // One code for both listeners; the fix names the setting of the one that failed.
+  SLUICE_LISTEN_FAILED: (p: { address: string; reason: string; key?: "port" | "admin.port" }) =>
+    p.key === "admin.port"
+      ? `cannot listen on ${p.address} (admin.port): ${p.reason}; choose another admin port with --set admin.port=<port> or SLUICE_ADMIN_PORT`
+      : `cannot listen on ${p.address}: ${p.reason}; choose another port with --port or SLUICE_PORT`,
 
   // Built artifacts (sluice build, wrangler-free-deploy/).
   SLUICE_BUILD_FAILED: (p: { reason: string }) =>

@@ -63,13 +63,7 @@ export async function buildArtifact(input: BuildInput): Promise<{ artifact: Buil
   if (refused) return fail(refused);
 
   const files = new Map<string, Uint8Array>();
-  const functionFiles = existsSync(input.functionsDir) ? await findFunctionFiles(input.functionsDir) : [];
-  const functions = moduleNames(functionFiles, input.functionsDir);
-  const generated = existsSync(input.protoGenDir) ? await findGeneratedFiles(input.protoGenDir) : [];
-  const bundled = await bundle(input, functions, generated);
-  if ("error" in bundled) return fail(bundled.error);
-  for (const [name, bytes] of bundled.files) files.set(name, bytes);
-
+  // The config first: a value it cannot carry fails the build before the bundling.
   let config: string | undefined;
   if (input.configFile) {
     const baked = await bakeConfig(input.configFile, input.projectRoot, files);
@@ -77,6 +71,13 @@ export async function buildArtifact(input: BuildInput): Promise<{ artifact: Buil
     config = artifactConfigFileName;
     files.set(config, Buffer.from(baked.json));
   }
+
+  const functionFiles = existsSync(input.functionsDir) ? await findFunctionFiles(input.functionsDir) : [];
+  const functions = moduleNames(functionFiles, input.functionsDir);
+  const generated = existsSync(input.protoGenDir) ? await findGeneratedFiles(input.protoGenDir) : [];
+  const bundled = await bundle(input, functions, generated);
+  if ("error" in bundled) return fail(bundled.error);
+  for (const [name, bytes] of bundled.files) files.set(name, bytes);
 
   const manifest: ArtifactManifest = {
     format: 1,
@@ -276,9 +277,17 @@ async function bakeConfig(configFile: string, projectRoot: string, files: Map<st
   const fail = (reason: string) => ({ error: sluiceError("SLUICE_BUILD_FAILED", { reason: `config file ${path.relative(projectRoot, configFile) || configFile}: ${reason}` }) });
   const read = await readConfigFile(configFile, projectRoot);
   if ("error" in read) return { error: read.error };
-  // The check before the build validated every key, so every value is one
-  // JSON carries: strings, numbers, booleans, lists and objects.
-  const value = structuredClone(read.value) as Record<string, unknown>;
+  // The check before the build validated every key, but a valid value may
+  // still be one JSON cannot carry: a rate.key function.
+  const notJson = valuesJsonDrops(read.value);
+  if (notJson.length > 0) {
+    return fail(`${notJson.map((v) => `${v.at} is ${v.what}`).join(", ")}: a built artifact carries its config as JSON, so a function-valued key cannot be built; use a value JSON holds (for rate.key a header, { header: "x-tenant" }, or "address"/"route"), or keep the project running with sluice start`);
+  }
+  const value = JSON.parse(JSON.stringify(read.value)) as Record<string, unknown>;
+  // An artifact bundles nothing when it runs, so cacheDir means nothing
+  // there; an absolute one from the build machine would be refused at
+  // start, as outside the artifact's folder.
+  delete value.cacheDir;
   if (typeof value.staticDir === "string") {
     const from = path.resolve(projectRoot, value.staticDir);
     if (!existsSync(from) || !statSync(from).isDirectory()) return fail(`staticDir ${value.staticDir} is not a folder`);
@@ -286,6 +295,22 @@ async function bakeConfig(configFile: string, projectRoot: string, files: Map<st
     value.staticDir = staticFolder;
   }
   return { json: `${JSON.stringify(value, null, 2)}\n` };
+}
+
+/**
+ * Where `value` holds something JSON.stringify would drop or refuse (a
+ * function, a symbol, a bigint), as config paths such as
+ * limits["greet.v1.GreetService/Greet"].rate.key.
+ */
+function valuesJsonDrops(value: unknown, at = ""): { at: string; what: string }[] {
+  if (typeof value === "function") return [{ at, what: "a function" }];
+  if (typeof value === "symbol" || typeof value === "bigint") return [{ at, what: `a ${typeof value}` }];
+  if (typeof value !== "object" || value === null) return [];
+  const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v]) : Object.entries(value).map(([k, v]) => [
+    /^[A-Za-z_$][\w$]*$/.test(k) ? `${at === "" ? "" : "."}${k}` : `[${JSON.stringify(k)}]`,
+    v,
+  ]);
+  return entries.flatMap(([step, v]) => valuesJsonDrops(v, at + step));
 }
 
 function listFiles(dir: string): string[] {

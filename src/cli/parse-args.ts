@@ -1,3 +1,4 @@
+import { typedFlags, type CliFlags } from "../config/load-config.js";
 import { sluiceError, type SluiceError } from "../errors.js";
 import { nearestName } from "../nearest-name.js";
 
@@ -5,8 +6,8 @@ export type Command = "dev" | "start" | "check" | "build" | "help" | "version";
 
 export interface ParsedArgs {
   command: Command;
-  /** Dotted config keys set by flags. */
-  flags: Record<string, string>;
+  /** Dotted config keys set by flags, with the flag typed for each. */
+  flags: CliFlags;
   configFile?: string;
   /** build --out: the artifact's folder. */
   outDir?: string;
@@ -54,7 +55,8 @@ Flags:
 /** Parses `sluice <command> [--flag value | --flag=value] ...`. */
 export function parseArgs(argv: string[]): { args: ParsedArgs } | { error: SluiceError } {
   const fail = (reason: string) => ({ error: sluiceError("SLUICE_CLI_USAGE", { reason }) });
-  const flags: Record<string, string> = {};
+  const typed: Record<string, string> = {};
+  const flags: CliFlags = { [typedFlags]: typed };
   let command: Command | undefined;
   let configFile: string | undefined;
   let outDir: string | undefined;
@@ -74,9 +76,12 @@ export function parseArgs(argv: string[]): { args: ParsedArgs } | { error: Sluic
       } else if (name === "set") {
         const kv = value.indexOf("=");
         if (kv <= 0) return fail(`--set needs key=value, got "${value}"`);
-        flags[value.slice(0, kv)] = value.slice(kv + 1);
+        const key = value.slice(0, kv);
+        flags[key] = value.slice(kv + 1);
+        typed[key] = `--set ${key}`;
       } else if (flagKeys[name]) {
         flags[flagKeys[name]] = value;
+        typed[flagKeys[name]] = `--${name}`;
       } else {
         const near = nearestName(name, [...Object.keys(flagKeys), "config", "out", "set", "help", "version"]);
         return fail(`unknown flag --${name}${near ? `; did you mean --${near}?` : ""}`);

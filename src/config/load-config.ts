@@ -11,11 +11,22 @@ import { parseOptionValue } from "./parse-option-value.js";
 
 const configFileNames = ["sluice.config.ts", "sluice.config.mts", "sluice.config.js", "sluice.config.mjs", "sluice.config.json"];
 
+/**
+ * Where parseArgs records the flag typed for each key (`--log-level`,
+ * `--set http1.headersTimeoutMs`), so that an error names a flag that
+ * exists rather than the config key. A symbol on the flags object itself,
+ * because the CLI hands that object on unchanged to loadConfig (through
+ * artifactConfigSources too), and a symbol is not one of its keys.
+ */
+export const typedFlags = Symbol("sluice.typedFlags");
+
+/** Dotted keys from command-line flags, e.g. { port: "9000" }, and the flag typed for each. */
+export type CliFlags = Record<string, string> & { [typedFlags]?: Record<string, string> };
+
 export interface ConfigSources {
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** Dotted keys from command-line flags, e.g. { port: "9000" }. */
-  flags: Record<string, string>;
+  flags: CliFlags;
   /** --config; otherwise the first of configFileNames found in cwd. */
   configFile?: string;
 }
@@ -28,13 +39,18 @@ export interface ConfigSources {
 export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceConfig; file?: string } | { errors: SluiceError[] }> {
   const errors: SluiceError[] = [];
   const values = new Map<string, unknown>();
+  /** Where each value in `values` came from, for errors about combinations of options. */
+  const sources = new Map<string, string>();
   const specs = new Map(options.map((o) => [o.key, o]));
   const set = (spec: OptionSpec, raw: unknown, source: string) => {
     const parsed = parseOptionValue(spec, raw);
     // A secret stays out of the error, which goes to the logs.
     const shown = spec.type.kind !== "token" ? raw : typeof raw === "string" ? `<hidden, ${raw.length} characters>` : `<hidden ${typeof raw}>`;
     if ("expected" in parsed) errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: spec.key, value: shown, allowed: parsed.expected, source }));
-    else values.set(spec.key, parsed.value);
+    else {
+      values.set(spec.key, parsed.value);
+      sources.set(spec.key, source);
+    }
   };
 
   let upstreams: Record<string, UpstreamConfig> = {};
@@ -76,11 +92,13 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
   for (const [key, raw] of Object.entries(src.flags)) {
     const spec = specs.get(key);
     if (!spec) errors.push(sluiceError("SLUICE_CONFIG_UNKNOWN_KEY", { key, source: "command line", known: [...specs.keys()] }));
-    else set(spec, raw, `--${key}`);
+    // Any key can be set with --set, so that is what a flag not recorded by parseArgs was.
+    else set(spec, raw, src.flags[typedFlags]?.[key] ?? `--set ${key}`);
   }
   if (errors.length > 0) return { errors };
 
   const get = <T>(key: string): T => (values.has(key) ? values.get(key) : specs.get(key)!.default) as T;
+  const sourceOf = (key: string) => sources.get(key) ?? "default";
   const abs = (p: string) => path.resolve(src.cwd, p);
   const config: SluiceConfig = {
     host: get("host"),
@@ -134,6 +152,12 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
     reflection: get("reflection"),
     tracing: get("tracing"),
   };
+  // A bundle imports the project's packages by walking up from its own
+  // folder to a node_modules; from a cacheDir outside the project every
+  // function would fail to load, blamed on its own top-level code.
+  if (!isInside(config.cacheDir, src.cwd)) {
+    errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: "cacheDir", value: get("cacheDir"), allowed: `a folder inside the project (${src.cwd}): function files are bundled there, and a bundle outside the project cannot import the project's node_modules`, source: sourceOf("cacheDir") }));
+  }
   const adminToken = get<string | undefined>("admin.token");
   if (adminToken !== undefined) config.admin.token = adminToken;
   if (adminToken === undefined && !isLoopback(config.admin.host)) {
@@ -152,10 +176,15 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
     config.tls = { cert: abs(cert), key: abs(key), requireClientCert, ...(ca ? { ca: abs(ca) } : {}) };
   }
   if (requireClientCert && (config.tls === undefined || ca === undefined)) {
-    errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: "tls.requireClientCert", value: true, allowed: "false unless tls.cert, tls.key and tls.ca are set", source: "config" }));
+    errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: "tls.requireClientCert", value: true, allowed: "false unless tls.cert, tls.key and tls.ca are set", source: sourceOf("tls.requireClientCert") }));
+  }
+  // The listener asks clients for a certificate only when one is required:
+  // a CA alone would verify nothing, while looking as if it did.
+  if (ca !== undefined && !requireClientCert) {
+    errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: "tls.ca", value: ca, allowed: "unset unless tls.requireClientCert is true: tls.ca is the CA that verifies client certificates, and clients are asked for one only with tls.requireClientCert: true; set both, or remove tls.ca", source: sourceOf("tls.ca") }));
   }
   if (config.cors.credentials && config.cors.origins.includes("*")) {
-    errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: "cors.credentials", value: true, allowed: "false when cors.origins contains \"*\" (browsers refuse credentials with a wildcard origin); list the origins instead", source: "config" }));
+    errors.push(sluiceError("SLUICE_CONFIG_INVALID", { key: "cors.credentials", value: true, allowed: "false when cors.origins contains \"*\" (browsers refuse credentials with a wildcard origin); list the origins instead", source: sourceOf("cors.credentials") }));
   }
   return errors.length > 0 ? { errors } : { config, ...(file ? { file } : {}) };
 }
@@ -181,6 +210,12 @@ export async function readConfigFile(file: string, cwd: string): Promise<{ value
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e));
   }
+}
+
+/** Whether `child` is `parent` or a path below it. */
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

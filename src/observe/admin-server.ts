@@ -80,7 +80,7 @@ export class AdminServer {
     try {
       await this.app.listen({ host, port });
     } catch (e) {
-      throw sluiceError("SLUICE_LISTEN_FAILED", { address: `${host}:${port} (admin.port)`, reason: e instanceof Error ? e.message : String(e) }, e);
+      throw sluiceError("SLUICE_LISTEN_FAILED", { address: `${host}:${port}`, reason: e instanceof Error ? e.message : String(e), key: "admin.port" }, e);
     }
     const addr = this.app.server.address();
     const actual = typeof addr === "object" && addr ? addr.port : port;

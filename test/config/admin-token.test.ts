@@ -39,6 +39,6 @@ test("a token with a trailing newline (a Secret made from a file written by echo
 test("from a flag and from a config file value of the wrong type, the value stays hidden too", async () => {
   const flag = await load({}, { "admin.token": "has space" });
   assert.ok("errors" in flag);
-  assert.match(flag.errors[0]!.message, /config admin\.token = "<hidden, 9 characters>" \(from --admin\.token\)/);
+  assert.match(flag.errors[0]!.message, /config admin\.token = "<hidden, 9 characters>" \(from --set admin\.token\)/);
   assert.ok(!flag.errors[0]!.message.includes("has space"));
 });

@@ -2,10 +2,10 @@
 // is copied in, relative paths resolve against the artifact's folder
 // wherever the process starts, and values JSON cannot carry stop the build.
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { buildArtifact, copyReadOnly, scratchFolder, startArtifact } from "../support/artifact.js";
+import { buildArtifact, copyReadOnly, runArtifact, scratchFolder, startArtifact } from "../support/artifact.js";
 import { root, type RunningGateway } from "../support/gateway.js";
 
 // The project lives inside the checkout (test/.tmp) so that its function
@@ -76,5 +76,37 @@ describe("the config file in an artifact", () => {
     assert.deepEqual(await res.json(), { greeting: "hi Ada" });
     await gw.stop();
     assert.match(gw.output(), /"drainTimeoutMs":1234,"msg":"draining"/);
+  });
+});
+
+describe("values the artifact's JSON config cannot carry", () => {
+  test("a rate.key function fails the build cleanly, naming its key and what to do instead", () => {
+    writeProject([
+      `import { defineConfig } from "sluice";`,
+      `export default defineConfig({`,
+      `  typeCheck: "off",`,
+      `  limits: { "greet.v1.GreetService/Greet": { rate: { perSecond: 5, key: (req) => String(req.headers["x-tenant"] ?? "anon") } } },`,
+      `});`,
+      ``,
+    ].join("\n"));
+    const out = path.join(work, "with-function");
+    const r = buildArtifact(out, [], project);
+    assert.equal(r.code, 1, `${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /SLUICE_BUILD_FAILED: sluice build could not write the artifact: config file sluice\.config\.ts: limits\["greet\.v1\.GreetService\/Greet"\]\.rate\.key is a function: a built artifact carries its config as JSON, so a function-valued key cannot be built; use a value JSON holds \(for rate\.key a header, \{ header: "x-tenant" \}, or "address"\/"route"\), or keep the project running with sluice start/);
+    assert.doesNotMatch(r.stderr, /DataCloneError|\n\s+at /, "no stack trace");
+    assert.equal(existsSync(out), false, "nothing written");
+  });
+
+  test("cacheDir stays behind: the artifact bundles nothing, and the build machine's folder would be outside it", () => {
+    writeProject([
+      `export default { typeCheck: "off", cacheDir: ${JSON.stringify(path.join(project, ".cache"))} };`,
+      ``,
+    ].join("\n"));
+    const out = path.join(work, "with-cache-dir");
+    const r = buildArtifact(out, [], project);
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+    assert.deepEqual(JSON.parse(readFileSync(path.join(out, "sluice.config.json"), "utf8")), { typeCheck: "off" });
+    const checked = runArtifact(out, ["check"]);
+    assert.equal(checked.code, 0, checked.stderr);
   });
 });
