@@ -171,7 +171,7 @@ export class RpcDispatch {
     if (x.method === "GET") {
       if (!route.allowGet) return answerHttp(x, 405, this.#earlyHeaders(x, requestId), "POST");
       const get = parseGetRequest(q === -1 ? "" : rawPath.slice(q + 1));
-      if ("unsupported" in get) return answerHttp(x, 415, this.#earlyHeaders(x, requestId));
+      if ("unsupported" in get) return answerHttp(x, 415, this.#earlyHeaders(x, requestId), undefined, get.unsupported);
       if ("error" in get) return answerEarlyError(x, get.error, this.#earlyHeaders(x, requestId));
       if (this.#draining(x, requestId, route)) return;
       const type = get.binary ? getRequest : { ...getRequest, binary: false };

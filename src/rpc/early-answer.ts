@@ -45,12 +45,12 @@ export function answerEarlyError(x: Exchange, error: ConnectError, out: Outgoing
   x.release();
 }
 
-/** A plain HTTP answer for a request no protocol can take (415, 405, 505). */
-export function answerHttp(x: Exchange, status: 405 | 415 | 505, out: OutgoingHttpHeaders, allow?: string): void {
+/** A plain HTTP answer for a request no protocol can take (415, 405, 505); `reason` replaces the 415's about the content type. */
+export function answerHttp(x: Exchange, status: 405 | 415 | 505, out: OutgoingHttpHeaders, allow?: string, reason?: string): void {
   let text: string;
   if (status === 415) {
     const given = headerValue(x.headers["content-type"]);
-    text = `unsupported content type ${given === undefined ? "(none)" : JSON.stringify(given)}; RPCs are served as ${servedContentTypes.join(", ")}\n`;
+    text = reason !== undefined ? `${reason}\n` : `unsupported content type ${given === undefined ? "(none)" : JSON.stringify(given)}; RPCs are served as ${servedContentTypes.join(", ")}\n`;
   } else if (status === 405) {
     out.allow = allow ?? "POST";
     text = `method ${x.method} is not allowed here; use ${allow ?? "POST"}\n`;

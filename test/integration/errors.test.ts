@@ -74,6 +74,15 @@ describe("malformed requests", () => {
   test("unsupported content type: 415", async () => {
     const res = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "text/plain" }, body: "hello" });
     assert.equal(res.status, 415);
+    assert.match(res.body.toString(), /unsupported content type "text\/plain"/);
+  });
+  test("a Connect GET with an encoding other than proto or json: 415 naming the encoding parameter", async () => {
+    const res = await h1Request(gw.port, { method: "GET", path: `${unaryPath}?encoding=xml&message=x&connect=v1` });
+    assert.equal(res.status, 415);
+    assert.match(res.body.toString(), /^unsupported encoding "xml"; a Connect GET request needs encoding=proto or encoding=json/);
+    const none = await h1Request(gw.port, { method: "GET", path: `${unaryPath}?message=x&connect=v1` });
+    assert.equal(none.status, 415);
+    assert.match(none.body.toString(), /^no encoding parameter/);
   });
   // An unparseable message is INTERNAL, as in grpc-go and grpc-java, with
   // the parser's reason; the process logs nothing alarming and keeps serving.

@@ -14,10 +14,12 @@ export interface GetRequest {
  * `message` (percent-encoded, or unpadded base64url with `base64=1`),
  * `compression`. Undefined `binary` means an unknown encoding (HTTP 415).
  */
-export function parseGetRequest(query: string): GetRequest | { unsupported: true } | { error: ConnectError } {
+export function parseGetRequest(query: string): GetRequest | { unsupported: string } | { error: ConnectError } {
   const params = new URLSearchParams(query);
   const encoding = params.get("encoding");
-  if (encoding !== "proto" && encoding !== "json") return { unsupported: true };
+  if (encoding !== "proto" && encoding !== "json") {
+    return { unsupported: `${encoding === null ? "no encoding parameter" : `unsupported encoding ${JSON.stringify(encoding)}`}; a Connect GET request needs encoding=proto or encoding=json` };
+  }
   const raw = params.get("message") ?? "";
   let message: Uint8Array;
   if (params.get("base64") === "1") {
