@@ -55,9 +55,12 @@ async function main(argv: string[]): Promise<number> {
   if (workers > 1 && command === "dev") {
     return fail([sluiceError("SLUICE_CLI_USAGE", { reason: `dev serves from one process, so that every call sees a reload at once; --workers ${config.workers} is for start` })]);
   }
-  // A worker runs this same command with the same config, so workers > 1
-  // holds in the primary and in every worker.
-  const cluster = workers > 1 && command === "start" ? (await import("node:cluster")).default : undefined;
+  // A worker runs this same command with the same config, so this holds in
+  // the primary and in every worker. "auto" is supervised even when it comes
+  // to one worker (one CPU): the systemd unit relies on SIGHUP's rolling
+  // restart, which only a primary can do.
+  const supervised = workers > 1 || config.workers === "auto";
+  const cluster = supervised && command === "start" ? (await import("node:cluster")).default : undefined;
   if (cluster?.isPrimary) return supervise(config, workers);
 
   let gateway: Gateway;
@@ -223,8 +226,10 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | unde
     });
   }
   process.on("SIGHUP", () => gateway.log.warn("SIGHUP: replacing the functions without a restart needs --workers 2 or more (a rolling restart); ignored"));
-  // Printed last: whoever waits for this line may signal us at once.
-  process.stdout.write(`\n${formatRoutesTable(gateway.table.list(), config.websocket.enabled)}\n\n${adminLine}sluice listening on ${url} (${protocolsOf(config)})${dev ? ", watching for changes" : ""}\n`);
+  // Printed last: whoever waits for this line may signal us at once. On
+  // stderr, with the progress lines: stdout carries only the JSON logs,
+  // which log collectors parse line by line.
+  process.stderr.write(`\n${formatRoutesTable(gateway.table.list(), config.websocket.enabled)}\n\n${adminLine}sluice listening on ${url} (${protocolsOf(config)})${dev ? ", watching for changes" : ""}\n`);
   return exitCode;
 }
 
@@ -244,7 +249,7 @@ async function supervise(config: SluiceConfig, count: number): Promise<number> {
   const pool = new WorkerPool({ count, log, stopTimeoutMs: config.drainTimeoutMs + 10_000 });
   let first;
   try {
-    first = await step(`starting ${count} workers`, () => pool.start());
+    first = await step(`starting ${count} worker${count === 1 ? "" : "s"}`, () => pool.start());
   } catch (e) {
     pool.kill();
     return fail([e]);
@@ -287,7 +292,7 @@ async function supervise(config: SluiceConfig, count: number): Promise<number> {
       ).finally(() => (restarting = undefined));
     });
   });
-  process.stdout.write(`\n${first.routes}\n\n${adminLine}sluice listening on ${first.url} (${protocolsOf(config)}), ${count} workers\n`);
+  process.stderr.write(`\n${first.routes}\n\n${adminLine}sluice listening on ${first.url} (${protocolsOf(config)}), ${count} worker${count === 1 ? "" : "s"}\n`);
   return exitCode;
 }
 

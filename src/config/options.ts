@@ -53,7 +53,7 @@ export const options: readonly OptionSpec[] = [
   { key: "typeCheck", type: { kind: "enum", values: typeCheckModes }, default: "refuse",
     doc: "Type-checking of function files against their generated code, by sluice check and in sluice dev after every change. refuse: a file with type errors fails check, and dev does not load it (its previous version keeps serving); warn: errors are reported, the file loads; off: no type-checking." },
   { key: "workers", type: { kind: "int-or-auto", min: 1, max: 256 }, default: 1,
-    doc: "Processes that serve the port (start only). 1: the gateway is one process. N > 1: a primary forks N workers with node:cluster, replaces a worker that dies, drains all on SIGTERM, and on SIGHUP replaces them one at a time (each new worker listening before the old one drains), so new function code goes live without dropping a call. \"auto\": one per available CPU (os.availableParallelism())." },
+    doc: "Processes that serve the port (start only). 1: the gateway is one process. N > 1: a primary forks N workers with node:cluster, replaces a worker that dies, drains all on SIGTERM, and on SIGHUP replaces them one at a time (each new worker listening before the old one drains), so new function code goes live without dropping a call. \"auto\": one per available CPU (os.availableParallelism()), always under a primary, so that SIGHUP replaces them even on a one-CPU machine (a single process ignores SIGHUP)." },
   { key: "readMaxBytes", type: { kind: "int", min: 1, max: 1024 * MiB }, default: 4 * MiB,
     doc: "Largest request message accepted, in bytes, after decompression. Larger ones fail with RESOURCE_EXHAUSTED." },
   { key: "writeMaxBytes", type: { kind: "int", min: 1, max: 1024 * MiB }, default: 4 * MiB,

@@ -125,18 +125,19 @@ async function main(): Promise<number> {
   }
   // Only the flags decide the gateway's config, not SLUICE_* variables around the test run.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SLUICE_")));
-  const gateway = spawn(process.execPath, [cli, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
+  const gateway = spawn(process.execPath, [cli, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<number>((resolve) => gateway.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
   const stop = () => gateway.kill("SIGTERM");
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 
   // stdout belongs to the runner's protocol. The gateway's start-up banner
-  // (routes table, address) is read here; what it logs afterwards (warn
-  // level and up) goes to stderr, which the runner passes through.
+  // (routes table, address, on its stderr) is read here; everything it
+  // writes afterwards (logs at warn level and up) goes to stderr, which the
+  // runner passes through.
   let banner = "";
   let listening = false;
-  gateway.stdout!.on("data", (chunk: Buffer) => {
+  const onOutput = (chunk: Buffer) => {
     if (listening) {
       process.stderr.write(chunk);
       return;
@@ -148,7 +149,9 @@ async function main(): Promise<number> {
     const port = Number(new URL(url).port);
     const res = create(ServerCompatResponseSchema, { host, port, pemCert: req.useTls ? req.serverCreds!.cert : new Uint8Array() });
     process.stdout.write(frame(toBinary(ServerCompatResponseSchema, res)));
-  });
+  };
+  gateway.stdout!.on("data", onOutput);
+  gateway.stderr!.on("data", onOutput);
   // If the runner dies without its SIGTERM (killed by a test timeout), this
   // process is handed to another parent: stop the gateway rather than leak it.
   const parent = process.ppid;

@@ -103,7 +103,7 @@ describe("sluice check rejects", () => {
 test("sluice start refuses to serve when one file is bad, and says why", async () => {
   const { code, stdout, stderr } = await check({ "greet.ts": goodGreet, "ticker.ts": `${header}export default defineFunction({ service: TickerService, implementation: { async subscribe() { return {} as any; } } as any });\n` }, "start");
   assert.equal(code, 1);
-  assert.doesNotMatch(stdout, /sluice listening on/);
+  assert.doesNotMatch(stdout + stderr, /sluice listening on/);
   assert.match(stderr, /SLUICE_FUNCTION_WRONG_STREAM_KIND: \S+ticker\.ts/);
 });
 

@@ -10,16 +10,30 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ProbeRequestSchema } from "../gen/probe/v1/probe_pb.js";
 import { productionNodeFlags } from "../../src/host/node-flags.js";
-import { startGateway, type RunningGateway } from "../support/gateway.js";
+import { cli, launchGateway, probeFunctions, root, startGateway, type RunningGateway } from "../support/gateway.js";
 import { envelope } from "../support/raw-http.js";
 
 /**
  * One unary gRPC call on a fresh connection; resolves with the answering
  * pid, or the gRPC status if not OK ("no answer in 10 s" for a connection
  * accepted and never served, the failure a worker leaving the cluster too
- * early would cause).
+ * early would cause). A stream refused with REFUSED_STREAM (a connection
+ * that reached a worker as it began to drain: its GOAWAY says the stream
+ * was never processed) is sent again on a new connection, as gRPC clients
+ * retry such streams transparently.
  */
 async function callOnNewConnection(gw: RunningGateway): Promise<{ pid?: number; status: string }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await callOnce(gw);
+    } catch (e) {
+      if (attempt < 3 && (e as { code?: string }).code === "ERR_HTTP2_STREAM_ERROR" && /REFUSED_STREAM/.test(String(e))) continue;
+      throw e;
+    }
+  }
+}
+
+async function callOnce(gw: RunningGateway): Promise<{ pid?: number; status: string }> {
   const session = http2.connect(gw.url);
   session.on("error", () => {});
   let timedOut = false;
@@ -108,6 +122,32 @@ test("--workers 2: two processes serve one port; a killed worker is replaced; SI
   const drains = gw.output().match(/"msg":"draining"/g) ?? [];
   assert.ok(drains.length >= 2, `expected every worker to drain:\n${gw.output()}`);
   assert.match(gw.output(), /shutting down: every worker drains/);
+});
+
+test("--workers auto on a one-CPU machine: one worker under a primary, so SIGHUP still replaces it without a failed call", { timeout: 120_000 }, async () => {
+  // taskset gives the process one CPU: os.availableParallelism() is 1.
+  const gw = await launchGateway("taskset", ["-c", "0", process.execPath, cli, "start", "--port", "0", "--functions", probeFunctions, "--workers", "auto", "--set", "drainTimeoutMs=2000"], { cwd: root, env: { ...process.env, SLUICE_LOG_LEVEL: "info" } });
+  try {
+    assert.match(gw.output(), /sluice listening on \S+ \(HTTP\/1\.1 and h2c\), 1 worker\n/);
+    const before = await pidsServing(gw, 3);
+    assert.equal(before.size, 1);
+    assert.ok(!before.has(gw.child.pid!), "the primary only supervises");
+    let stop = false;
+    const outcomes: string[] = [];
+    const loop = (async () => {
+      while (!stop) outcomes.push((await callOnNewConnection(gw)).status);
+    })();
+    gw.child.kill("SIGHUP");
+    await gw.waitForOutput(/rolling restart done/, 60_000);
+    stop = true;
+    await loop;
+    assert.deepEqual(outcomes.filter((s) => s !== "0"), [], "calls during the rolling restart all succeed");
+    const after = await pidsServing(gw, 3);
+    assert.equal(after.size, 1);
+    assert.ok(!before.has([...after][0]!), "the worker was replaced");
+  } finally {
+    assert.equal(await gw.stop(), 0);
+  }
 });
 
 test("--workers with dev is refused with the reason", async () => {

@@ -98,9 +98,12 @@ function waitForLine(child: ChildProcess, found: () => string | undefined, ms: n
     const cleanup = () => {
       clearTimeout(timer);
       child.stdout!.off("data", check);
+      child.stderr!.off("data", check);
       child.off("exit", onExit);
     };
+    // The gateway prints its banner on stderr, the other arms on stdout.
     child.stdout!.on("data", check);
+    child.stderr!.on("data", check);
     child.once("exit", onExit);
     check();
   });
