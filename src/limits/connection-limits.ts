@@ -1,6 +1,5 @@
 import type { Server, Socket } from "node:net";
 import type { LimitStats } from "./limit-stats.js";
-import type { OverloadMonitor } from "./overload-monitor.js";
 import type { RefusalLog } from "./refusal-log.js";
 
 export interface ConnectionLimitOptions {
@@ -13,10 +12,12 @@ export interface ConnectionLimitOptions {
 /**
  * Bounds the connections the listening socket accepts, so that one host
  * cannot take every file descriptor: past `max` in total (Node's own
- * server.maxConnections, which closes the socket before any work is done),
- * past `maxPerAddress` from one address, or while the gateway is shedding
- * for memory or a lagging event loop, a new connection is closed at once,
- * counted and logged (rate-limited). Existing connections are untouched.
+ * server.maxConnections, which closes the socket before any work is done)
+ * or past `maxPerAddress` from one address, a new connection is closed at
+ * once, counted and logged (rate-limited). Existing connections are
+ * untouched. Overload does not refuse connections: nothing is known yet of
+ * what a connection will ask, and health probes (a new connection each, for
+ * most probers) must keep being answered while new calls are shed.
  */
 export class ConnectionLimits {
   readonly #perAddress = new Map<string, number>();
@@ -24,7 +25,6 @@ export class ConnectionLimits {
 
   constructor(
     private readonly options: ConnectionLimitOptions,
-    private readonly overload: OverloadMonitor,
     private readonly stats: LimitStats,
     private readonly log: RefusalLog,
   ) {}
@@ -40,13 +40,6 @@ export class ConnectionLimits {
 
   /** A connection was accepted; false when it was refused (and destroyed). */
   accept(socket: Socket): boolean {
-    const reason = this.overload.reason;
-    if (reason !== undefined) {
-      this.stats.count("connectionRefusedOverload");
-      this.log.note(`the server is overloaded (${reason})`);
-      socket.destroy();
-      return false;
-    }
     const address = socket.remoteAddress ?? "";
     const open = this.#perAddress.get(address) ?? 0;
     if (open >= this.options.maxPerAddress) {

@@ -36,7 +36,7 @@ export class GatewayLimits {
       maxBufferedBytes: o.maxBufferedBytes,
     });
     this.admission = new Admission({ maxInFlight: o.maxInFlight }, inFlight, this.overload, this.stats);
-    this.connections = new ConnectionLimits(config.connections, this.overload, this.stats, new RefusalLog(log, "SLUICE_CONNECTIONS_REFUSED"));
+    this.connections = new ConnectionLimits(config.connections, this.stats, new RefusalLog(log, "SLUICE_CONNECTIONS_REFUSED"));
     this.shedLog = new RefusalLog(log, "SLUICE_CALLS_SHED");
     this.h1 = { headersTimeoutMs: config.http1.headersTimeoutMs, bodyTimeoutMs: config.http1.bodyTimeoutMs, keepAliveTimeoutMs: config.idleTimeoutMs };
     this.h2 = {

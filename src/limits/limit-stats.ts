@@ -16,7 +16,7 @@ export const limitEvents = [
   // Slow consumers: the handler was held back, a message was dropped, a call was cancelled.
   "slowConsumerBlocked", "slowConsumerDropped", "slowConsumerCancelled",
   // Connections and HTTP.
-  "connectionRefusedTotal", "connectionRefusedPerAddress", "connectionRefusedOverload",
+  "connectionRefusedTotal", "connectionRefusedPerAddress",
   "http1HeadersTimeout", "http1BodyTimeout",
   "http2RefusedStream", "http2ResetFlood", "http2HeaderTooLarge", "http2PingTimeout",
 ] as const;

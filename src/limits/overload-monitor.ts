@@ -19,7 +19,7 @@ const sampleIntervalMs = 250;
  * heap is nearly full, or too many response bytes wait for slow readers.
  * Sampling runs on one unref'd interval; a call reads a field and compares
  * a counter, so checking costs nothing measurable. While overloaded, new
- * calls are shed and new connections refused; existing streams go on.
+ * calls are shed (health checks are not); existing streams go on.
  */
 export class OverloadMonitor {
   /** Response bytes queued for slow readers right now (OutboundQueue keeps it). */

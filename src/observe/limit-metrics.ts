@@ -48,7 +48,7 @@ export function limitFamilies(limits: GatewayLimits): MetricFamily[] {
     gauge("sluice_limit_route_in_flight", "Calls holding one of the route's maxConcurrent slots.", inFlight),
     gauge("sluice_limit_route_queued", "Calls waiting in the route's queue for a slot.", queued),
     gauge("sluice_limit_route_max_concurrent", "The route's maxConcurrent.", maxConcurrent),
-    gauge("sluice_overloaded", "1 while the gateway sheds new calls and refuses new connections (overload.*), else 0.", [{ labels: {}, value: reason === undefined ? 0 : 1 }], "max"),
+    gauge("sluice_overloaded", "1 while the gateway sheds new calls (overload.*), else 0.", [{ labels: {}, value: reason === undefined ? 0 : 1 }], "max"),
     gauge("sluice_buffered_response_bytes", "Response bytes queued in the gateway for clients that read slowly (overload.maxBufferedBytes bounds it).", [{ labels: {}, value: overload.bufferedBytes }]),
     gauge("sluice_connections_open", "Client connections open (connections.max bounds it).", [{ labels: {}, value: connections.open }]),
   ];

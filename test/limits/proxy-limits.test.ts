@@ -473,7 +473,7 @@ describe("proxy route: overload.maxBufferedBytes counts the responses proxy stre
   });
   after(() => gw?.stop());
 
-  test("past it new calls are shed and new connections refused; the stalled streams go on", async () => {
+  test("past it new calls are shed; health answers on new connections; the stalled streams go on", async () => {
     const observer = gw.clients.grpc;
     await observer.count({});
     // Three proxied streams to readers that read for a while (so the gateway
@@ -489,10 +489,12 @@ describe("proxy route: overload.maxBufferedBytes counts the responses proxy stre
     assert.equal(shed!.code, Code.Unavailable);
     assert.match(shed!.rawMessage, /^SLUICE_OVERLOADED: the server is overloaded \(overload\.maxBufferedBytes of responses wait for slow readers\)/);
     try {
-      // The streams' queues still hand bytes to the sockets for a moment after
-      // the readers stop, so the buffered total can dip under the limit
-      // between the shed call and this connection: ask until it is refused.
-      await until("a new connection refused", () => h1Request(gw.port, { method: "GET", path: "/healthz" }).then(() => false, () => true));
+      // A liveness probe opens a new connection each time: it is answered
+      // while calls are shed (checked on both sides of the probe, as the
+      // buffered total can dip under the limit for a moment).
+      const isShed = () => observer.count({}).then(() => false, () => true);
+      await until("a new connection's /healthz answered while calls are shed", async () =>
+        (await isShed()) && (await h1Request(gw.port, { method: "GET", path: "/healthz" }).then((r) => r.status === 200, () => false)) && (await isShed()));
       const before0 = stalled[0]!.messages.length;
       stalled[0]!.resume();
       await until("the resumed stream to receive", () => stalled[0]!.messages.length > before0 + 10);
@@ -505,6 +507,5 @@ describe("proxy route: overload.maxBufferedBytes counts the responses proxy stre
   test("shed calls are counted", async () => {
     const { limits } = await gw.stopAndCount();
     assert.ok((limits.shedBufferedBytes ?? 0) >= 1);
-    assert.ok((limits.connectionRefusedOverload ?? 0) >= 1);
   });
 });

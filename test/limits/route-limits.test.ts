@@ -385,8 +385,7 @@ describe("overload: in-flight cap and buffered bytes", () => {
     });
   }
 
-  test("past overload.maxBufferedBytes of responses waiting for slow readers, new calls are shed and new connections refused; existing streams go on", async () => {
-    // The observer's connection exists already: only new connections are refused.
+  test("past overload.maxBufferedBytes of responses waiting for slow readers, new calls are shed; health answers on new connections; existing streams go on", async () => {
     const observer = gw.clients.grpc;
     await observer.count({});
     // Three streams to readers that read for a while (so the gateway trusts
@@ -402,10 +401,13 @@ describe("overload: in-flight cap and buffered bytes", () => {
     assert.equal(shed!.code, Code.Unavailable);
     assert.match(shed!.rawMessage, /overload\.maxBufferedBytes of responses wait for slow readers/);
     try {
-      // The streams' queues still hand bytes to the sockets for a moment after
-      // the readers stop, so the buffered total can dip under the limit
-      // between the shed call and this connection: ask until it is refused.
-      await until("a new connection refused", () => h1Request(gw.port, { method: "GET", path: "/healthz" }).then(() => false, () => true));
+      // A liveness probe opens a new connection each time: it is answered
+      // while calls are shed. (The buffered total can dip under the limit
+      // for a moment as the queues hand bytes to the sockets: shedding is
+      // checked on both sides of the probe.)
+      const isShed = () => observer.count({}).then(() => false, () => true);
+      await until("a new connection's /healthz answered while calls are shed", async () =>
+        (await isShed()) && (await h1Request(gw.port, { method: "GET", path: "/healthz" }).then((r) => r.status === 200, () => false)) && (await isShed()));
       // The stalled streams were not cut: one that reads again gets more.
       const before0 = stalled[0]!.messages.length;
       stalled[0]!.resume();
@@ -416,10 +418,9 @@ describe("overload: in-flight cap and buffered bytes", () => {
     await until("recovery once the stalled streams are gone", async () => observer.count({}).then(() => true, () => false));
   });
 
-  test("shed calls and refused connections are counted", async () => {
+  test("shed calls are counted", async () => {
     const { limits } = await gw.stopAndCount();
     assert.ok((limits.shedInFlight ?? 0) >= 2);
     assert.ok((limits.shedBufferedBytes ?? 0) >= 1);
-    assert.ok((limits.connectionRefusedOverload ?? 0) >= 1);
   });
 });
