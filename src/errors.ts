@@ -67,6 +67,8 @@ const catalogue = {
     `${p.file}: has no default export; end the file with "export default defineFunction({ service, implementation })" (import defineFunction from "sluice"), or prefix the file name with "_" if it is a helper and not a function`,
   SLUICE_FUNCTION_NOT_DEFINED: (p: { file: string; got: string }) =>
     `${p.file}: the default export is ${p.got}, not a definition made with defineFunction(); write "export default defineFunction({ service, implementation })"`,
+  SLUICE_FUNCTION_UNKNOWN_KEY: (p: { file: string; key: string; near: string | undefined }) =>
+    `${p.file}: defineFunction() has no key "${p.key}"${p.near ? `; did you mean "${p.near}"?` : ""} (its keys are service, implementation, options and split)`,
   SLUICE_FUNCTION_UNKNOWN_SERVICE: (p: { file: string; got: string }) =>
     `${p.file}: "service" is ${p.got}, not a service descriptor; import the service from the code generated from proto/ (e.g. import { GreetService } from "../proto/gen/greet/v1/greet_pb.js") and run "npm run generate" after changing a .proto file`,
   SLUICE_FUNCTION_UNKNOWN_METHOD: (p: { file: string; service: string; method: string; known: string[] }) =>

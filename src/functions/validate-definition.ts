@@ -31,6 +31,10 @@ export function validateDefinition(file: string, moduleNamespace: Record<string,
   if (!isFunctionDefinition(def)) {
     return fail(sluiceError("SLUICE_FUNCTION_NOT_DEFINED", { file, got: describe(def) }));
   }
+  // A misspelled key ("option") would otherwise be ignored, and with it what it meant to set.
+  for (const key of Object.keys(def)) {
+    if (!definitionKeys.includes(key)) return fail(sluiceError("SLUICE_FUNCTION_UNKNOWN_KEY", { file, key, near: nearestName(key, definitionKeys) }));
+  }
   const service = def.service as unknown;
   if (!isServiceDescriptor(service)) {
     return fail(sluiceError("SLUICE_FUNCTION_UNKNOWN_SERVICE", { file, got: describe(service) }));
@@ -74,6 +78,9 @@ export function validateDefinition(file: string, moduleNamespace: Record<string,
   };
 }
 
+/** The keys defineFunction() takes. */
+const definitionKeys = ["service", "implementation", "options", "split"];
+
 function fail(error: SluiceError): Result {
   return { ok: false, error };
 }
@@ -98,8 +105,9 @@ function kindName(m: DescMethod): string {
 
 /**
  * An `async function` can never stream and an `async function*` always does,
- * so those two shapes tell us when a method is written for the wrong kind.
- * A plain function may return either, so it passes.
+ * so those two shapes tell us when a method is written for the wrong kind; a
+ * plain `function*` cannot stream either (its iterator is not async). A
+ * plain function may return either, so it passes.
  */
 function checkStreamKind(method: DescMethod, fn: Function): string | undefined {
   const shape = fn.constructor.name;
@@ -111,10 +119,11 @@ function checkStreamKind(method: DescMethod, fn: Function): string | undefined {
       return isGenerator ? `return one response message instead of yielding: "async ${name}(request, ctx) { return { ... }; }"` : undefined;
     case "client_streaming":
       return isGenerator ? `read the requests and return one response instead of yielding: "async ${name}(requests, ctx) { for await (const r of requests) { ... } return { ... }; }"` : undefined;
+    // A plain function* is not an async generator: its responses would not be awaited.
     case "server_streaming":
-      return isAsync ? `write it as an async generator that yields responses: "async *${name}(request, ctx) { yield { ... }; }"` : undefined;
+      return isAsync || shape === "GeneratorFunction" ? `write it as an async generator that yields responses: "async *${name}(request, ctx) { yield { ... }; }"` : undefined;
     case "bidi_streaming":
-      return isAsync ? `write it as an async generator that reads requests and yields responses: "async *${name}(requests, ctx) { for await (const r of requests) { yield { ... }; } }"` : undefined;
+      return isAsync || shape === "GeneratorFunction" ? `write it as an async generator that reads requests and yields responses: "async *${name}(requests, ctx) { for await (const r of requests) { yield { ... }; } }"` : undefined;
   }
 }
 

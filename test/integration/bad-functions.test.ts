@@ -56,6 +56,12 @@ const cases: [string, Record<string, string>, RegExp[]][] = [
   ["a server-streaming method written as an async function", { "ticker.ts": `${header}export default defineFunction({ service: TickerService, implementation: { async subscribe() { return {} as any; } } as any });\n` }, [
     /SLUICE_FUNCTION_WRONG_STREAM_KIND: \S+ticker\.ts: ticker\.v1\.TickerService\.subscribe is server-streaming: write it as an async generator that yields responses: "async \*subscribe/,
   ]],
+  ["a server-streaming method written as a plain (not async) generator", { "ticker.ts": `${header}export default defineFunction({ service: TickerService, implementation: { *subscribe() { yield {}; } } as any });\n` }, [
+    /SLUICE_FUNCTION_WRONG_STREAM_KIND: \S+ticker\.ts: ticker\.v1\.TickerService\.subscribe is server-streaming: write it as an async generator/,
+  ]],
+  ["a misspelled key of the definition", { "greet.ts": `${header}export default defineFunction({ service: GreetService, implementation: { greet: () => ({}) }, option: { maxConcurrent: 1 } } as any);\n` }, [
+    /SLUICE_FUNCTION_UNKNOWN_KEY: \S+greet\.ts: defineFunction\(\) has no key "option"; did you mean "options"\?/,
+  ]],
   ["a unary method written as a generator", { "greet.ts": `${header}export default defineFunction({ service: GreetService, implementation: { async *greet() { yield {}; } } as any });\n` }, [
     /SLUICE_FUNCTION_WRONG_STREAM_KIND: \S+greet\.ts: greet\.v1\.GreetService\.greet is unary: return one response message instead of yielding/,
   ]],
