@@ -33,17 +33,23 @@ export interface DueRoute {
   readonly stream: { readonly maxDurationMs: number | undefined };
 }
 
-const timedOut = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
+/** The error of a call whose deadline passed. */
+export const timedOut = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
 
 /**
- * Arms the call's node for `deadlineMs` from `startedAt`, or for the
- * route's maxDurationMs when that is shorter. When the first-message
+ * Arms the call's node for what is left of `deadlineMs` from `startedAt`
+ * (the call's arrival: time spent in the route's queue counts, as the
+ * client's deadline runs from when it sent the call), or for the route's
+ * maxDurationMs from now when that is shorter. When the first-message
  * timeout applies (`firstMessageMs`: unary and server streaming, not a
  * Connect GET) and is shorter still, the node comes due then first and, if
  * the request has arrived by then, moves on to the rest (dueExpired).
+ * False, and nothing armed, when the deadline has already passed.
  */
-export function armDue(call: DueCall, timers: DeadlineTimers, startedAt: number, deadlineMs: number, route: DueRoute, firstMessageMs: number | undefined): void {
-  let ms = deadlineMs;
+export function armDue(call: DueCall, timers: DeadlineTimers, startedAt: number, deadlineMs: number, route: DueRoute, firstMessageMs: number | undefined): boolean {
+  const now = performance.now();
+  let ms = deadlineMs - (now - startedAt);
+  if (ms <= 0) return false;
   call.due = Due.Deadline;
   const maxDurationMs = route.stream.maxDurationMs;
   if (maxDurationMs !== undefined && maxDurationMs < ms) {
@@ -51,12 +57,13 @@ export function armDue(call: DueCall, timers: DeadlineTimers, startedAt: number,
     call.due = Due.MaxDuration;
   }
   if (firstMessageMs !== undefined && firstMessageMs < ms) {
-    call.dueEnd = startedAt + ms;
+    call.dueEnd = now + ms;
     call.dueEndKind = call.due;
     call.due = Due.FirstMessage;
     ms = firstMessageMs;
   }
   timers.add(call, ms);
+  return true;
 }
 
 /**

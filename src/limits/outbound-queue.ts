@@ -10,6 +10,8 @@ export interface OutboundSink {
   write(chunk: Uint8Array, cb: (error?: Error | null) => void): boolean;
   /** Bytes written and not yet taken by the transport. */
   readonly bufferedBytes: number;
+  /** Abandons the stream (HTTP/2 RST_STREAM CANCEL, HTTP/1.1 connection reset, WebSocket cut), dropping what it holds. */
+  cancel(): void;
 }
 
 /**
@@ -38,6 +40,18 @@ const firstBatchBytes = 1024;
 const firstBudgetBytes = 1024;
 
 /**
+ * How long a response that ended with an error may take to leave the
+ * transport before the stream is reset (see close()). Its status waits
+ * behind responses the client has not read: a client that reads again
+ * within this gets the status; one that does not would otherwise hold the
+ * stream and its buffer for as long as its connection lives. Short, because
+ * the call is over and whatever ended it (slowConsumerMs, a deadline) has
+ * already waited; fixed, so that the memory a stopped reader can hold after
+ * its call has a known bound in time whatever the route's limits.
+ */
+export const endGraceMs = 1_000;
+
+/**
  * The responses of one stream on their way to a slow or fast reader,
  * bounded by the memory they take (`outboundBufferBytes`: bytes plus a
  * per-message overhead), whatever the engine behind it (a handler's
@@ -56,7 +70,9 @@ const firstBudgetBytes = 1024;
  * - cancel: as block, and when the buffer has stayed full for
  *   slowConsumerMs the call ends with RESOURCE_EXHAUSTED (through onLimit).
  *
- * The bytes held count towards the gateway-wide overload.maxBufferedBytes.
+ * The bytes held count towards the gateway-wide overload.maxBufferedBytes,
+ * until the transport has taken them or dropped them: after the call, too,
+ * for a response whose end waits behind them.
  * With block and cancel, small messages written while the transport is busy
  * are batched (see coalesceMaxBytes).
  */
@@ -85,6 +101,8 @@ export class OutboundQueue {
   #everBlocked = false;
   #slowTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** After close(failed): armed while the end of the response waits behind unread bytes. */
+  #graceTimer: NodeJS.Timeout | undefined;
 
   constructor(sink: OutboundSink, policy: StreamPolicy, route: string, overload: OverloadMonitor, stats: LimitStats, onLimit: (error: ConnectError) => void) {
     this.#sink = sink;
@@ -145,8 +163,18 @@ export class OutboundQueue {
     this.#ready = cb;
   }
 
-  /** The call is over: stops the timer, releases a waiting producer, gives back the bytes. */
-  close(): void {
+  /**
+   * The call is over, its end written after the messages (or its client
+   * gone): stops the timer and releases a waiting producer. What the
+   * transport still holds stays counted until it has been taken or dropped
+   * (a reset or a closed connection runs the write callbacks too).
+   *
+   * `failed` (the call ended with an error): if the transport still holds
+   * responses endGraceMs from now, the client is not reading them and will
+   * not see the status queued behind them; the stream is then cancelled,
+   * which frees them.
+   */
+  close(failed = false): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#slowTimer);
@@ -155,9 +183,31 @@ export class OutboundQueue {
     this.#heldHead = 0;
     this.#batch = undefined;
     this.#batchBytes = 0;
+    if (this.#pendingWrites === 0) this.#release();
+    else this.#account();
+    // The sink's bytes too: the end itself (a gRPC-Web trailer frame, a
+    // Connect end-of-stream message) is flow-controlled data that can be
+    // the only thing left.
+    if (failed && (this.#pendingWrites > 0 || this.#sink.bufferedBytes > 0)) {
+      this.#graceTimer = setTimeout(onGraceOver, endGraceMs, this);
+      this.#graceTimer.unref();
+    }
+    this.#wake();
+  }
+
+  /** endGraceMs after an error end: what the transport still holds is not being read. */
+  graceOver(): void {
+    this.#graceTimer = undefined;
+    if (this.#pendingWrites === 0 && this.#sink.bufferedBytes === 0) return;
+    this.#sink.cancel();
+    // The transport has dropped the stream's bytes, whether or not it has run their callbacks yet.
+    this.#release();
+  }
+
+  /** Gives back everything this queue has counted (once the call is over and the transport took or dropped it). */
+  #release(): void {
     this.#overload.bufferedBytes -= this.#accounted;
     this.#accounted = 0;
-    this.#wake();
   }
 
   get #heldCount(): number {
@@ -195,7 +245,20 @@ export class OutboundQueue {
 
   readonly #onWritten = (): void => {
     this.#pendingWrites--;
-    if (this.#closed) return;
+    if (this.#closed) {
+      // The call is over; the transport is letting go of what it held.
+      if (this.#pendingWrites > 0) {
+        if (this.#accounted !== 0) this.#account();
+        return;
+      }
+      this.#release();
+      if (this.#graceTimer !== undefined && this.#sink.bufferedBytes === 0) {
+        // Everything was read in time, the end included: nothing to cancel.
+        clearTimeout(this.#graceTimer);
+        this.#graceTimer = undefined;
+      }
+      return;
+    }
     if (this.#pendingWrites === 0) {
       // The transport took everything: the reader reads, so it may be given more.
       if (this.#budget < this.#policy.outboundBufferBytes) this.#budget = Math.min(this.#policy.outboundBufferBytes, this.#budget * 2);
@@ -320,4 +383,8 @@ function unblockSoon(q: OutboundQueue): void {
 
 function onSlowTimer(q: OutboundQueue): void {
   q.slowTimerFired();
+}
+
+function onGraceOver(q: OutboundQueue): void {
+  q.graceOver();
 }

@@ -72,6 +72,15 @@ export class Telemetry {
     return this.#upstreams;
   }
 
+  /** A call whose client went away while it waited in its route's queue: started, then CANCELLED after `ms`. */
+  cancelledWaiting(route: Route, protocol: RpcProtocol, ms: number): void {
+    const metrics = this.metrics;
+    if (metrics === undefined) return;
+    const stats = (route.stats ?? metrics.forRoute(route)).of(protocol);
+    stats.start();
+    stats.finished(1 /* Code.Canceled */, ms);
+  }
+
   /** A call answered before it ran: draining, or a path no route serves (`route` undefined). */
   refused(route: Route | undefined, protocol: RpcProtocol, code: number): void {
     const metrics = this.metrics;

@@ -55,7 +55,11 @@ export interface Exchange {
    * handler did not read to its end (see stop-reading in the implementations).
    */
   stopReading(): void;
-  /** Abandons the exchange at once (HTTP/2 RST_STREAM CANCEL, HTTP/1.1 socket destroyed). */
+  /**
+   * Abandons the exchange at once, after end() too, dropping what the
+   * transport still holds (HTTP/2 RST_STREAM CANCEL, HTTP/1.1 connection
+   * reset, WebSocket cut).
+   */
   cancel(): void;
   /**
    * The engine is done with the exchange: the response has ended and the

@@ -5,7 +5,7 @@ import { context } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { rpcError, sharedError } from "../errors.js";
 import type { FunctionRoute } from "../host/route-table.js";
-import { armDue, Due, dueExpired, type DueCall } from "../limits/call-due.js";
+import { armDue, Due, dueExpired, timedOut, type DueCall } from "../limits/call-due.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
 import type { CallObserver } from "../observe/call-observer.js";
 import { OutboundQueue } from "../limits/outbound-queue.js";
@@ -201,7 +201,7 @@ export class FunctionCall implements ContextSource, DueCall, MessageSink {
     const stream = route.stream;
     const kind = route.method.methodKind;
     const firstMessage = query === undefined && (kind === "unary" || kind === "server_streaming") ? env.limits.firstMessageTimeoutMs : undefined;
-    armDue(this, env.deadlines, this.#started, deadlineMs, route, firstMessage);
+    if (!armDue(this, env.deadlines, this.#started, deadlineMs, route, firstMessage)) return this.#fail(timedOut());
 
     const requested = query ? query.compression : headerValue(x.headers[wire.encodingHeader]);
     const negotiated = negotiateCompression(route.compression, requested, headerValue(x.headers[wire.acceptEncodingHeader]), wire.acceptEncodingHeader);
@@ -243,12 +243,15 @@ export class FunctionCall implements ContextSource, DueCall, MessageSink {
   message(bytes: Uint8Array): void {
     if (this.#input !== undefined) return this.#fail(new ConnectError(`protocol error: received extra input message for ${this.#kindName()} method`, Code.Unimplemented));
     this.#input = bytes;
-    this.#gotRequest = true;
   }
 
   end(): void {
     if (this.#done) return;
     if (this.#input === undefined) return this.#fail(new ConnectError(`protocol error: missing input message for ${this.#kindName()} method`, Code.Unimplemented));
+    // The request is complete only now (its message and the end of the
+    // stream): the first-message timeout covers both, or a client could
+    // park a call by never ending its side.
+    this.#gotRequest = true;
     this.#invokeWith(this.#input);
   }
 
@@ -590,7 +593,8 @@ export class FunctionCall implements ContextSource, DueCall, MessageSink {
     }
     this.#inbound?.fail(error ?? completed());
     this.#governor?.close();
-    this.#outbound?.close();
+    // An error status may wait behind responses the client is not reading: the queue then cancels the stream.
+    this.#outbound?.close(error !== undefined);
     const output = this.#output;
     if (output !== undefined && error !== undefined && this.#handlerRunning) {
       // The generator may be awaiting; return() settles when it next yields,

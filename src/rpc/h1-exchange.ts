@@ -124,6 +124,12 @@ export class H1Exchange implements Exchange {
 
   cancel(): void {
     this.#ended = true;
-    this.body.socket.destroy();
+    const socket = this.body.socket;
+    // A TCP reset, not a FIN: a FIN waits behind the bytes a client that is
+    // not reading has left in the socket, so it would never learn, and the
+    // kernel would hold them. Over TLS the reset cannot reach the TCP handle
+    // under the TLS layer: the socket is closed, which still frees the gateway's part.
+    if ((socket as TLSSocket).encrypted) socket.destroy();
+    else socket.resetAndDestroy();
   }
 }

@@ -2,8 +2,10 @@ import type { OutgoingHttpHeaders } from "node:http";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import type { Route } from "../host/route-table.js";
 import { queued, type AdmissionWaiter } from "../limits/admission.js";
+import { timedOut } from "../limits/call-due.js";
 import type { RpcProtocol } from "../protocol/content-type.js";
 import { headerValue } from "../protocol/metadata.js";
+import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
 import type { CallEnv } from "./call-env.js";
 import { answerEarlyError } from "./early-answer.js";
 import type { Exchange } from "./exchange.js";
@@ -27,6 +29,8 @@ export class QueuedCall implements AdmissionWaiter {
   readonly #since = performance.now();
   /** Waiting in the queue; then running (admitted), or over without running. */
   #state: "waiting" | "running" | "over" = "waiting";
+  /** Ends the wait when the call's deadline passes first. */
+  #deadline: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly call: WaitingCall,
@@ -44,12 +48,18 @@ export class QueuedCall implements AdmissionWaiter {
     const admission = this.env.limits.admission;
     const verdict = admission.enqueue(this.route.admission, this);
     if (verdict !== queued) return this.refused(verdict);
+    // The client's deadline runs while the call waits: one that passes in
+    // the queue ends the wait, and an expired call never takes a slot.
+    const ms = this.#deadlineMs();
+    if (ms !== undefined) this.#deadline = setTimeout(() => this.abort(timedOut()), ms).unref();
     // The call's own run() replaces this callback once it runs.
     this.x.onClientGone(() => {
       if (this.#state !== "waiting") return;
-      this.#state = "over";
+      this.#over();
       admission.withdraw(this.route.admission, this);
       this.x.release();
+      // Counted as a call that ended CANCELLED, as it would have been had it run.
+      this.env.telemetry.cancelledWaiting(this.route, this.protocol, performance.now() - this.#since);
       this.#log(Code.Canceled);
     });
   }
@@ -71,10 +81,14 @@ export class QueuedCall implements AdmissionWaiter {
   admitted(): void {
     if (this.#state !== "waiting" || this.x.clientGone) {
       this.env.limits.admission.release(this.route.admission);
-      if (this.#state === "waiting") this.x.release();
-      this.#state = "over";
+      if (this.#state === "waiting") {
+        this.x.release();
+        this.env.telemetry.cancelledWaiting(this.route, this.protocol, performance.now() - this.#since);
+      }
+      this.#over();
       return;
     }
+    clearTimeout(this.#deadline);
     this.#state = "running";
     this.call.run(this.query);
   }
@@ -82,7 +96,7 @@ export class QueuedCall implements AdmissionWaiter {
   /** Refused before running: answered in the call's protocol, as errors before a call starts are. */
   refused(error: ConnectError): void {
     if (this.#state !== "waiting") return;
-    this.#state = "over";
+    this.#over();
     const x = this.x;
     if (!x.clientGone) {
       const out: OutgoingHttpHeaders = { "x-request-id": this.requestId };
@@ -98,6 +112,25 @@ export class QueuedCall implements AdmissionWaiter {
     }
     this.env.telemetry.refused(this.route, this.protocol, error.code);
     this.#log(error.code);
+  }
+
+  #over(): void {
+    this.#state = "over";
+    clearTimeout(this.#deadline);
+  }
+
+  /**
+   * What is left of the call's deadline (the client's, or the route's
+   * default, within its maximum), from its arrival; undefined when the
+   * timeout header does not parse (the call answers that when it runs).
+   */
+  #deadlineMs(): number | undefined {
+    const grpc = this.protocol !== "connect";
+    const raw = headerValue(this.x.headers[grpc ? "grpc-timeout" : "connect-timeout-ms"]);
+    const timeout = grpc ? parseGrpcTimeout(raw) : parseConnectTimeout(raw);
+    if (timeout.error) return undefined;
+    const { maxMs, defaultMs } = this.route.deadline;
+    return Math.max(0, Math.min(timeout.ms ?? defaultMs, maxMs) - (performance.now() - this.#since));
   }
 
   #log(code: Code): void {

@@ -140,6 +140,10 @@ export class WsExchange implements Exchange {
   release(): void {}
 
   cancel(): void {
+    // After the end, the close frame already waits behind what the client
+    // has not read (an outbound queue giving up on it): only cutting the
+    // socket frees the connection now.
+    if (this.#ended) return this.#conn.destroy();
     this.#ended = true;
     this.#conn.close(1011, "the response could not be written");
   }

@@ -5,7 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { sharedError } from "../errors.js";
 import type { ProxyRoute } from "../host/route-table.js";
-import { armDue, Due, dueExpired, type DueCall } from "../limits/call-due.js";
+import { armDue, Due, dueExpired, timedOut, type DueCall } from "../limits/call-due.js";
 import type { Deadlined } from "../limits/deadline-timers.js";
 import { OutboundQueue } from "../limits/outbound-queue.js";
 import { StreamGovernor } from "../limits/stream-governor.js";
@@ -161,7 +161,7 @@ export class ProxyCall implements DueCall {
     // limits maxDurationMs: the gateway ends the call then, with its own error.
     const kind = this.#method.methodKind;
     const firstMessage = query === undefined && (kind === "unary" || kind === "server_streaming") ? env.limits.firstMessageTimeoutMs : undefined;
-    armDue(this, env.deadlines, this.#started, deadlineMs, route, firstMessage);
+    if (!armDue(this, env.deadlines, this.#started, deadlineMs, route, firstMessage)) return this.#fail(timedOut());
     const negotiated = negotiateCompression(route.compression, query ? query.compression : headerValue(x.headers[wire.encodingHeader]), headerValue(x.headers[wire.acceptEncodingHeader]), wire.acceptEncodingHeader);
     if (negotiated.error) return this.#fail(negotiated.error);
     this.#responseCompression = negotiated.response;
@@ -176,9 +176,10 @@ export class ProxyCall implements DueCall {
       const binary = this.#binary ? bytes : toBinary(this.#method.input, route.codec.parse(bytes, false));
       return upstreamUnary ? binary : encodeEnvelope(0, binary);
     };
-    // Only the client's own deadline is passed on; the default one is the
-    // gateway's to enforce (it cancels the upstream call when it fires).
-    const deadline = clientMs === undefined ? undefined : Date.now() + clientMs;
+    // Only the client's own deadline is passed on, less the time the call
+    // waited in the route's queue; the default one is the gateway's to
+    // enforce (it cancels the upstream call when it fires).
+    const deadline = clientMs === undefined ? undefined : Date.now() + clientMs - (performance.now() - this.#started);
     if (kind === "unary" || kind === "server_streaming") return this.#runSingle(query, negotiated.request, toUpstream, deadline);
     this.#runStream(negotiated.request, toUpstream, deadline);
   }
@@ -209,11 +210,12 @@ export class ProxyCall implements DueCall {
       message: (bytes) => {
         if (message !== undefined) return this.#fail(new ConnectError(`protocol error: received extra input message for ${kindName} method`, Code.Unimplemented));
         message = bytes;
-        this.#gotRequest = true;
       },
       end: () => {
         if (this.#done) return;
         if (message === undefined) return this.#fail(new ConnectError(`protocol error: missing input message for ${kindName} method`, Code.Unimplemented));
+        // Complete only now: the first-message timeout covers the end of the stream too.
+        this.#gotRequest = true;
         send(message);
       },
       // A bad request body is the client's error, not the upstream's.
@@ -615,7 +617,8 @@ export class ProxyCall implements DueCall {
       this.#x.stopReading();
     }
     this.#governor?.close();
-    this.#outbound?.close();
+    // An error status may wait behind responses the client is not reading: the queue then cancels the stream.
+    this.#outbound?.close(error !== undefined);
     // No handler runs here: once the response has ended, the route slot and the stream slot go back.
     env.limits.admission.release(this.#route.admission);
     this.#x.release();

@@ -5,18 +5,19 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { ConnectError } from "@connectrpc/connect";
 import { LimitStats } from "../../src/limits/limit-stats.js";
-import { OutboundQueue, perMessageOverhead, type OutboundSink } from "../../src/limits/outbound-queue.js";
+import { endGraceMs, OutboundQueue, perMessageOverhead, type OutboundSink } from "../../src/limits/outbound-queue.js";
 import { OverloadMonitor } from "../../src/limits/overload-monitor.js";
 import { defaultStreamPolicy, type StreamPolicy } from "../../src/limits/route-policy.js";
 
 /** A transport whose writes complete when take() is called. */
 class Transport implements OutboundSink {
   readonly written: Buffer[] = [];
-  #pending: { bytes: number; cb: () => void }[] = [];
+  cancelled = false;
+  #pending: { bytes: number; cb: (error?: Error | null) => void }[] = [];
   get bufferedBytes(): number {
     return this.#pending.reduce((n, p) => n + p.bytes, 0);
   }
-  write(chunk: Uint8Array, cb: () => void): boolean {
+  write(chunk: Uint8Array, cb: (error?: Error | null) => void): boolean {
     this.written.push(Buffer.from(chunk));
     this.#pending.push({ bytes: chunk.byteLength, cb });
     return true;
@@ -26,6 +27,13 @@ class Transport implements OutboundSink {
     const done = this.#pending;
     this.#pending = [];
     for (const p of done) p.cb();
+  }
+  /** As a reset stream: what it held is dropped, and each write's callback runs with an error. */
+  cancel(): void {
+    this.cancelled = true;
+    const dropped = this.#pending;
+    this.#pending = [];
+    for (const p of dropped) p.cb(new Error("cancelled"));
   }
   messages(): number[] {
     // Each message is one byte: its number.
@@ -63,7 +71,11 @@ describe("block", () => {
     while (q.push(msg(++n))) m++;
     assert.ok(m > 3, `${m} messages this time`);
     q.close();
-    assert.equal(overload.bufferedBytes, 0, "everything counted is given back");
+    assert.equal(overload.bufferedBytes, q.queuedBytes, "what the transport still holds stays counted after the call");
+    assert.ok(overload.bufferedBytes > 0);
+    transport.take();
+    assert.equal(overload.bufferedBytes, 0, "everything counted is given back once the transport took it");
+    assert.equal(transport.cancelled, false, "a call that ended without an error is never cut");
   });
 
   test("flush() hands batched messages over before the end", () => {
@@ -120,5 +132,47 @@ describe("cancel", () => {
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(errors.length, 0);
     q.close();
+  });
+});
+
+describe("the end of a call whose client is not reading", () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test("an error end still waiting in the transport after endGraceMs cancels the stream; the bytes are counted until then", async () => {
+    const { transport, q, overload } = setup({ slowConsumer: "cancel", outboundBufferBytes: 4096 });
+    while (q.push(Buffer.alloc(600)));
+    // As the engine ends a stream: what waits here goes to the transport, then the end, then close.
+    q.flush();
+    const held = overload.bufferedBytes;
+    assert.ok(held > 0);
+    q.close(true);
+    assert.equal(overload.bufferedBytes, held, "counted after the call ended");
+    await sleep(endGraceMs / 2);
+    assert.equal(transport.cancelled, false, "the status gets its chance first");
+    assert.equal(overload.bufferedBytes, held);
+    await sleep(endGraceMs / 2 + 100);
+    assert.equal(transport.cancelled, true, "then the stream is cancelled");
+    assert.equal(overload.bufferedBytes, 0, "and its bytes given back");
+  });
+
+  test("a client that reads within the grace gets its end: no cancel", async () => {
+    const { transport, q, overload } = setup({ slowConsumer: "cancel", outboundBufferBytes: 4096 });
+    while (q.push(Buffer.alloc(600)));
+    q.flush();
+    q.close(true);
+    await sleep(endGraceMs / 2);
+    transport.take();
+    assert.equal(overload.bufferedBytes, 0);
+    await sleep(endGraceMs / 2 + 100);
+    assert.equal(transport.cancelled, false);
+  });
+
+  test("a stream the client reset meanwhile gives its bytes back at once", () => {
+    const { transport, q, overload } = setup({ outboundBufferBytes: 4096 });
+    while (q.push(Buffer.alloc(600)));
+    q.close(true);
+    assert.ok(overload.bufferedBytes > 0);
+    transport.cancel();
+    assert.equal(overload.bufferedBytes, 0);
   });
 });

@@ -447,12 +447,13 @@ describe("proxy route, slow consumer: cancel", () => {
       const s = rawServerStream(gw.url, feedPath, feedRequest(0, big), p);
       s.pause();
       await calledLogged(gw, "/flow.v1.FlowService/Feed", "ResourceExhausted", i + 1);
-      // The endless upstream stream was cancelled with the call.
-      await steady("the upstream's production to stop", produced);
+      // Read again before the status's grace (endGraceMs, 1 s) is over, or the stream is reset.
       s.resume();
       const end = await s.done;
       assert.equal(end.status, Code.ResourceExhausted);
       assert.match(end.message, /^SLUICE_LIMIT_SLOW_CONSUMER: flow\.v1\.FlowService\/Feed: the client is not reading its responses/);
+      // The endless upstream stream was cancelled with the call.
+      await steady("the upstream's production to stop", produced);
       assert.equal((await collect(gw.clients[p].feed({ count: 3 }))).length, 3);
     });
   });

@@ -4,16 +4,79 @@
 // sense), a message naming the route and the limit, the counter, and that
 // other calls are served meanwhile.
 import assert from "node:assert/strict";
+import http2 from "node:http2";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health } from "../../proto/gen/grpc/health/v1/health_pb.js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { FeedRequestSchema, TickSchema } from "../gen/flow/v1/flow_pb.js";
+import { FeedRequestSchema, HoldRequestSchema, TickSchema } from "../gen/flow/v1/flow_pb.js";
 import { chunks, flowProtocols, pause, startFlowGateway, until, type FlowGateway, type FlowProtocol } from "../support/flow-gateway.js";
-import { h1Request } from "../support/raw-http.js";
+import { envelope, h1Request } from "../support/raw-http.js";
 import { rawServerStream, type RawStream } from "../support/raw-stream-client.js";
 import { failure, retryDelayMs, collect } from "../support/call-outcome.js";
+
+describe("deadlines and the first-message timeout around the queue", () => {
+  let gw: FlowGateway;
+  before(async () => {
+    gw = await startFlowGateway("limits-queue-deadline", {
+      firstMessageTimeoutMs: 500,
+      defaultTimeoutMs: 60_000,
+      limits: { "flow.v1.FlowService/Hold": { maxConcurrent: 1, queue: 5, queueTimeoutMs: 20_000 } },
+    });
+  });
+  after(() => gw?.stop());
+
+  test("the client's deadline runs while its call waits in the queue: DEADLINE_EXCEEDED there, and its handler never runs", async () => {
+    const flow = gw.clients.grpc;
+    const holding = flow.hold({ key: "qd" });
+    await until("a call holding the slot", async () => {
+      const c = await gw.clients["grpc-web"].count({});
+      return c.holdsStarted - c.holdsReturned === 1n;
+    });
+    const started = (await gw.clients["grpc-web"].count({})).holdsStarted;
+    // A raw client that leaves the deadline to the server (it does not cancel
+    // at its deadline, as Connect-ES would): the answer must come from the
+    // gateway, long before the slot is freed (the holder waits for release)
+    // or queueTimeoutMs.
+    const session = http2.connect(gw.url);
+    try {
+      const stream = session.request({ ":method": "POST", ":path": "/flow.v1.FlowService/Hold", "content-type": "application/grpc", te: "trailers", "grpc-timeout": "800m" });
+      let answer: http2.IncomingHttpHeaders = {};
+      stream.on("response", (h) => (answer = { ...answer, ...h }));
+      stream.on("trailers", (t) => (answer = { ...answer, ...t }));
+      stream.on("error", () => {});
+      stream.resume();
+      stream.end(envelope(toBinary(HoldRequestSchema, create(HoldRequestSchema, { key: "qd" }))));
+      await until("the gateway's answer", () => answer["grpc-status"] !== undefined, 10_000);
+      assert.equal(answer["grpc-status"], String(Code.DeadlineExceeded), decodeURIComponent(String(answer["grpc-message"])));
+    } finally {
+      session.destroy();
+    }
+    assert.equal((await gw.clients["grpc-web"].count({})).holdsStarted, started, "the expired call's handler did not run");
+    assert.equal((await gw.clients["grpc-web"].release({ key: "qd" })).released, 1);
+    await holding;
+  });
+
+  test("a unary call that sends its message but never ends its side of the stream ends at firstMessageTimeoutMs", async () => {
+    const session = http2.connect(gw.url);
+    try {
+      const stream = session.request({ ":method": "POST", ":path": "/flow.v1.FlowService/Count", "content-type": "application/grpc", te: "trailers" });
+      let trailers: http2.IncomingHttpHeaders = {};
+      stream.on("response", (h) => (trailers = { ...trailers, ...h }));
+      stream.on("trailers", (t) => (trailers = { ...trailers, ...t }));
+      stream.on("error", () => {});
+      stream.resume();
+      // The one request message, and no END_STREAM.
+      stream.write(Buffer.from([0, 0, 0, 0, 0]));
+      await until("the call ended by the gateway", () => trailers["grpc-status"] !== undefined, 10_000);
+      assert.equal(trailers["grpc-status"], String(Code.DeadlineExceeded));
+      assert.match(decodeURIComponent(String(trailers["grpc-message"])), /^SLUICE_LIMIT_FIRST_MESSAGE_TIMEOUT/);
+    } finally {
+      session.destroy();
+    }
+  });
+});
 
 describe("maxConcurrent", () => {
   let gw: FlowGateway;
@@ -336,10 +399,14 @@ describe("slow consumer: cancel", () => {
   after(() => gw?.stop());
 
   for (const p of flowProtocols) {
-    test(`a reader whose buffer stays full for slowConsumerMs gets RESOURCE_EXHAUSTED; others are served, on ${p}`, async () => {
+    test(`a reader whose buffer stays full for slowConsumerMs gets RESOURCE_EXHAUSTED if it reads again soon after; others are served, on ${p}`, async () => {
+      const logged = () => gw.output().match(/"rpc":"\/flow\.v1\.FlowService\/Feed","code":"ResourceExhausted"/g)?.length ?? 0;
+      const before = logged();
       const s = rawServerStream(gw.url, feedPath, feedRequest(0, big), p);
       s.pause();
-      await pause(1500);
+      // The status waits behind the unread responses for endGraceMs (1 s), then the
+      // stream is reset (test/limits/stalled-reader-end.test.ts): read again before that.
+      await until("the call ended", () => logged() > before);
       s.resume();
       const end = await s.done;
       assert.equal(end.status, Code.ResourceExhausted);

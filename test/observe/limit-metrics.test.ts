@@ -66,6 +66,22 @@ describe("metrics of the flow limits", () => {
     assert.equal(value(samples, "sluice_limit_route_queued", { route: hold }), 0);
   });
 
+  test("a queued call its client cancels is counted as a call that ended CANCELLED", async () => {
+    const flow = gw.clients.grpc;
+    const labels = { grpc_service: "flow.v1.FlowService", grpc_method: "Hold", protocol: "grpc", grpc_code: "Canceled" };
+    const before = value(await scrape(base), "grpc_server_handled_total", labels) || 0;
+    const holding = flow.hold({ key: "c" });
+    await until("a call holding the slot", async () => value(await scrape(base), "sluice_limit_route_in_flight", { route: hold }) === 1);
+    const ac = new AbortController();
+    const queued = flow.hold({ key: "c" }, { signal: ac.signal }).catch(() => undefined);
+    await until("a call in the queue", async () => value(await scrape(base), "sluice_limit_route_queued", { route: hold }) === 1);
+    ac.abort();
+    await queued;
+    await until("the cancelled call counted", async () => value(await scrape(base), "grpc_server_handled_total", labels) === before + 1);
+    await gw.clients["grpc-web"].release({ key: "c" });
+    await holding.catch(() => undefined);
+  });
+
   test("gateway-wide: every event is listed under _gateway from the start; overload, buffered bytes and open connections", async () => {
     const samples = await scrape(base);
     for (const event of ["connectionRefusedTotal", "connectionRefusedPerAddress", "http1HeadersTimeout", "http2ResetFlood", "shedInFlight", "slowConsumerCancelled"]) {
