@@ -1,6 +1,10 @@
 import type { ConnectError } from "@connectrpc/connect";
 
-/** Above either bound the body stops being read until the handler catches up. */
+/**
+ * Above either bound the body stops being read until the handler catches up.
+ * Bytes are decompressed bytes (what the queue holds, not what the wire
+ * carried), so a compressed message stops reading as soon as it is inflated.
+ */
 const highWaterMessages = 16;
 const highWaterBytes = 64 * 1024;
 
@@ -9,10 +13,11 @@ const doneResult: IteratorReturnResult<undefined> = Object.freeze({ done: true, 
 /**
  * The request messages of a client- or bidi-streaming call, as the
  * AsyncIterable the handler reads. Messages wait here between arriving and
- * being taken; past a small bound (in messages and in bytes) `pause` is
- * called, which stops reading the body, and HTTP/2 flow control then holds
- * the client back. A handler that stops iterating (break, return) calls
- * `onReturn`, which lets the gateway stop reading the body.
+ * being taken; past a small bound (in messages and in decompressed bytes)
+ * `pause` is called, which stops reading the body and inflating what was
+ * already read, and HTTP/2 flow control then holds the client back. A
+ * handler that stops iterating (break, return) calls `onReturn`, which lets
+ * the gateway stop reading the body.
  *
  * With `pace` (limits messagesPerSecond), a message is handed to the
  * handler only when pace() says so (0), otherwise after the ms it returns:
@@ -37,7 +42,7 @@ export class InboundMessages<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
-  /** A message arrived (`size`: its encoded bytes, what it costs to hold). */
+  /** A message arrived (`size`: its decompressed bytes, what it costs to hold). */
   push(message: T, size: number): void {
     if (this.#ended || this.#returned) return;
     const w = this.#waiter;
@@ -107,6 +112,8 @@ export class InboundMessages<T> implements AsyncIterableIterator<T> {
       clearTimeout(this.#pacing);
       this.#pacing = undefined;
       this.#queue = [];
+      this.#sizes = [];
+      this.#bytes = 0;
       this.flow.onReturn();
     }
     return Promise.resolve(doneResult);

@@ -6,7 +6,7 @@ import type { Exchange } from "./exchange.js";
 
 /** Where the messages of a request body go, in order. */
 export interface MessageSink {
-  /** One message's bytes, decompressed; `size` is what it took on the wire. */
+  /** One message's bytes, decompressed; `size` is what holding it costs (its decompressed length). */
   message(bytes: Uint8Array, size: number): void;
   end(): void;
   fail(error: ConnectError): void;
@@ -21,11 +21,23 @@ export interface BodyOptions {
   compression: Compression | null;
 }
 
+/** An envelope read while an earlier one was still being inflated, or while the sink was full. */
+interface Waiting {
+  data: Uint8Array;
+  compressed: boolean;
+}
+
 /**
  * Reads an RPC request body from the exchange and hands its messages to a
  * sink: split into envelopes (or taken whole), size-checked before they are
- * buffered, decompressed with the same limit. Decompression is async;
- * messages still reach the sink in the order they were sent.
+ * buffered, decompressed with the same limit. Messages reach the sink in the
+ * order they were sent.
+ *
+ * Compressed messages are inflated one at a time, and the body is not read
+ * meanwhile: a 1 KiB gzip envelope can become readMaxBytes, so what the wire
+ * lets in says nothing about the memory it takes. Envelopes already read
+ * wait still compressed, and while the sink is full (`pause`) none is
+ * inflated: a call holds at most the sink's bound plus one message.
  *
  * `pause`/`resume` stop and restart reading (flow control); `detach` stops
  * listening for good once the call no longer needs the body.
@@ -38,8 +50,16 @@ export class RequestBody implements EnvelopeSink {
   /** Connect unary: the body's chunks so far. */
   #chunks: Buffer[] | undefined;
   #chunkBytes = 0;
-  /** Set while a decompression is running; later messages queue behind it. */
-  #chain: Promise<void> | undefined;
+  /** Envelopes behind a decompression or a full sink, in order; made with the first compressed one. */
+  #waiting: Waiting[] | undefined;
+  /** A decompression is running. */
+  #inflating = false;
+  /** The sink asked for a pause (it holds as much as it should). */
+  #held = false;
+  /** Whether the body is paused, by us, for any of the reasons above. */
+  #bodyPaused = false;
+  /** The body ended while messages were still waiting: end() follows them. */
+  #endWaits = false;
   #failed = false;
   #ended = false;
   #detached = false;
@@ -61,16 +81,23 @@ export class RequestBody implements EnvelopeSink {
   }
 
   pause(): void {
-    if (!this.#detached) this.#x.body.pause();
+    this.#held = true;
+    this.#flow();
   }
 
   resume(): void {
-    if (!this.#detached) this.#x.body.resume();
+    this.#held = false;
+    // Not inline: resume() is called from the consumer's own read, which
+    // must not see a message pushed into it before that read has returned.
+    if (this.#waiting?.length && !this.#inflating) queueMicrotask(this.#pump);
+    else this.#flow();
   }
 
   detach(): void {
     if (this.#detached) return;
     this.#detached = true;
+    // Nobody will take them: inflating them would only cost memory.
+    this.#waiting = undefined;
     // A body that has ended emits nothing more; removing stream listeners
     // costs more than the rest of a unary call's bookkeeping.
     if (this.#ended) return;
@@ -107,10 +134,9 @@ export class RequestBody implements EnvelopeSink {
       this.#chunks = undefined;
       this.#deliver(bytes, this.#opt.compression !== null);
     }
-    if (this.#chain === undefined) this.#sink.end();
-    else this.#chain = this.#chain.then(() => {
-      if (!this.#failed) this.#sink.end();
-    });
+    if (this.#failed || this.#detached) return;
+    if (this.#inflating || this.#waiting?.length) this.#endWaits = true;
+    else this.#sink.end();
   };
 
   /** EnvelopeSink: one frame of the body. */
@@ -129,21 +155,64 @@ export class RequestBody implements EnvelopeSink {
   }
 
   #deliver(data: Uint8Array, compressed: boolean): void {
-    if (!compressed && this.#chain === undefined) {
+    // An uncompressed message costs no more in the sink than it did on the
+    // wire: it goes straight through unless it must keep its place in line.
+    if (!compressed && !this.#inflating && !this.#waiting?.length) {
       this.#sink.message(data, data.byteLength);
       return;
     }
-    const compression = this.#opt.compression!;
-    const run = async () => {
-      if (this.#failed) return;
-      try {
-        const bytes = compressed ? await compression.decompress(data, this.#opt.limit) : data;
-        if (!this.#failed) this.#sink.message(bytes, data.byteLength);
-      } catch (e) {
+    if (this.#detached) return;
+    (this.#waiting ??= []).push({ data, compressed });
+    this.#pump();
+  }
+
+  /** Hands waiting messages on, inflating one at a time, until one is in flight or the sink is full. */
+  readonly #pump = (): void => {
+    const waiting = this.#waiting;
+    if (waiting === undefined) return;
+    while (waiting.length > 0 && !this.#inflating && !this.#held && !this.#failed && !this.#detached) {
+      const next = waiting.shift()!;
+      if (next.compressed) this.#inflate(next.data);
+      else this.#sink.message(next.data, next.data.byteLength);
+    }
+    if (this.#failed || this.#detached) return;
+    if (this.#endWaits && !this.#inflating && waiting.length === 0) {
+      this.#endWaits = false;
+      this.#sink.end();
+      return;
+    }
+    this.#flow();
+  };
+
+  #inflate(data: Uint8Array): void {
+    this.#inflating = true;
+    this.#flow();
+    this.#opt.compression!.decompress(data, this.#opt.limit).then(
+      (bytes) => {
+        this.#inflating = false;
+        if (this.#failed || this.#detached) return;
+        try {
+          this.#sink.message(bytes, bytes.byteLength);
+          this.#pump();
+        } catch (e) {
+          this.#fail(e instanceof ConnectError ? e : new ConnectError(String(e), Code.Internal));
+        }
+      },
+      (e: unknown) => {
+        this.#inflating = false;
         this.#fail(e instanceof ConnectError ? e : new ConnectError(String(e), Code.InvalidArgument));
-      }
-    };
-    this.#chain = (this.#chain ?? Promise.resolve()).then(run);
+      },
+    );
+  }
+
+  /** Reads the body only while nothing is being inflated, nothing waits, and the sink has room. */
+  #flow(): void {
+    if (this.#detached || this.#ended) return;
+    const stop = this.#held || this.#inflating || (this.#waiting?.length ?? 0) > 0;
+    if (stop === this.#bodyPaused) return;
+    this.#bodyPaused = stop;
+    if (stop) this.#x.body.pause();
+    else this.#x.body.resume();
   }
 
   #fail(error: ConnectError): void {
