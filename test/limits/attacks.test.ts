@@ -356,7 +356,11 @@ describe("500 streams to readers with a zero window", () => {
 describe("HTTP/2: Rapid Reset, header checks, stream limit, keepalive", () => {
   let gw: FlowGateway;
   before(async () => {
-    gw = await startFlowGateway("attack-h2", { http2: { keepAliveMs: 300 } });
+    // Keepalive every second: short enough for the PING test, long enough
+    // that a test client on a loaded machine answers in time (a missed PING
+    // closes the connection with NO_ERROR, which the reset-budget test would
+    // take for the wrong GOAWAY).
+    gw = await startFlowGateway("attack-h2", { http2: { keepAliveMs: 1000 } });
   });
   after(() => gw?.stop());
 
@@ -394,7 +398,7 @@ describe("HTTP/2: Rapid Reset, header checks, stream limit, keepalive", () => {
 
   test("a client that resets its calls and keeps opening streams spends the reset budget: REFUSED_STREAM, then GOAWAY ENHANCE_YOUR_CALM, and it is disconnected", async () => {
     const before0 = await holdsStarted();
-    // It answers the keepalive PINGs (300 ms here), so that only the reset budget can end its connection.
+    // It answers the keepalive PINGs (every second here), so that only the reset budget can end its connection.
     const raw = await connectRaw(gw.port, { ackPings: true });
     await until("SETTINGS exchanged", () => raw.frames.some((f) => f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) !== 0));
     // 100 calls whose handlers keep running (and their slots) after the client
@@ -520,7 +524,7 @@ describe("HTTP/2: Rapid Reset, header checks, stream limit, keepalive", () => {
     assert.ok(raw.frames.some((f) => f.type === FrameType.PING && (f.flags & Flag.ACK) === 0), "the gateway sent a PING");
     assert.ok(raw.isClosed(), "and closed the connection when it went unanswered");
     // Node's client answers PINGs: its call outlives several keepalive intervals.
-    const answered = await gw.client("grpc").flow.hold({ maxMs: 1500 });
+    const answered = await gw.client("grpc").flow.hold({ maxMs: 3500 });
     assert.ok(answered.invocation > 0n);
   });
 
