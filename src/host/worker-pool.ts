@@ -1,5 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
 import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { withProductionNodeFlags } from "./node-flags.js";
 
@@ -187,8 +188,14 @@ function isLeaving(m: unknown): m is WorkerLeaving {
  * after the close, so read after it), every connection it had sent this
  * worker has arrived and been answered.
  */
-export function leaveCluster(): Promise<void> {
-  if (!process.connected || process.send === undefined) return Promise.resolve();
+export async function leaveCluster(): Promise<void> {
+  if (!process.connected || process.send === undefined) return;
+  // Sent before "sluice:leaving", on the same ordered channel: the primary
+  // has them before it releases this worker, so before it sees it exit.
+  for (const words of lastWords) {
+    const message = await Promise.race([words().catch(() => undefined), sleep(leaveTimeoutMs, undefined, { ref: false })]);
+    if (message !== undefined && process.connected) process.send(message);
+  }
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -205,6 +212,18 @@ export function leaveCluster(): Promise<void> {
     const leaving: WorkerLeaving = { type: "sluice:leaving" };
     process.send!(leaving);
   });
+}
+
+/** What leaveCluster sends the primary first (see beforeLeavingCluster). */
+const lastWords: (() => Promise<object>)[] = [];
+
+/**
+ * In a worker: `message` is sent to the primary as the worker leaves the
+ * cluster, once its calls have drained (the admin listener's final
+ * counters of this worker, observe/cluster-admin.ts).
+ */
+export function beforeLeavingCluster(message: () => Promise<object>): void {
+  lastWords.push(message);
 }
 
 /** In a worker: tells the primary that this worker serves. */

@@ -1,11 +1,11 @@
 import { timingSafeEqual } from "node:crypto";
-import { PassThrough } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { sluiceError, SluiceError, type ErrorCode } from "../errors.js";
 import { noSchemaCompilers } from "../host/no-schema-compilers.js";
 import type { AdminSource } from "./admin-source.js";
 import { openMetricsContentType, prometheusContentType, renderMetrics } from "./render-metrics.js";
 import { maxProfileSeconds, profileFileSuffix, type ProfileKind } from "./profiler.js";
+import { cutWhenStalled } from "./stalled-download.js";
 import { StatusBoard, mergeSnapshots } from "./status-board.js";
 import { statusPage } from "./status-page.js";
 
@@ -56,7 +56,7 @@ export class AdminServer {
     app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").header("cache-control", "no-store").send(statusPage));
     app.get("/status.json", async (_req, reply) => {
       const snapshots = await opts.source.snapshots();
-      return reply.header("cache-control", "no-store").send(this.#board.view(mergeSnapshots(snapshots), snapshots.length));
+      return reply.header("cache-control", "no-store").send(this.#board.view(mergeSnapshots(snapshots), opts.source.processes()));
     });
     app.get("/metrics", async (req, reply) => {
       const openMetrics = /application\/openmetrics-text/i.test(req.headers.accept ?? "");
@@ -92,21 +92,14 @@ export class AdminServer {
   }
 
   /**
-   * Streams the profile as it is written: the head goes out only once the
-   * profile has started (a refused one gets its JSON error instead), so a
-   * heap snapshot is never held whole in memory.
+   * Sends the profile as its reader takes it (the stream is piped, so a
+   * slow reader slows the sender instead of piling the profile up in
+   * buffers); a refusal (busy, no such worker) that comes before the first
+   * byte is answered as a JSON error, since the head goes out with that byte.
    */
-  async #profile(reply: FastifyReply, kind: ProfileKind, seconds: number, worker: number | undefined): Promise<FastifyReply> {
-    const body = new PassThrough();
-    let started = false;
-    const done = this.#opts.source.profile(kind, seconds, worker, (chunk) => {
-      started = true;
-      body.write(chunk);
-    });
-    // A refusal (busy, no such worker) comes before any chunk: answer it as an error.
-    const refused = await Promise.race([done.then(() => undefined, (e: unknown) => e), new Promise((r) => setImmediate(r, undefined))]);
-    if (refused !== undefined && !started) throw refused;
-    done.then(() => body.end(), (e: unknown) => body.destroy(e instanceof Error ? e : new Error(String(e))));
+  #profile(reply: FastifyReply, kind: ProfileKind, seconds: number, worker: number | undefined): FastifyReply {
+    const body = this.#opts.source.profile(kind, seconds, worker);
+    cutWhenStalled(reply.raw, body, stalledDownloadMs);
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     return reply
       .type("application/json")
@@ -114,6 +107,9 @@ export class AdminServer {
       .send(body);
   }
 }
+
+/** A profile download whose reader takes nothing for this long is cut. */
+const stalledDownloadMs = 60_000;
 
 function parseBounded(name: string, raw: string, min: number, max: number): number {
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;

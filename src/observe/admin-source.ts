@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type { MetricFamily } from "./metric-families.js";
 import { Profiler, type ProfileKind } from "./profiler.js";
 import { takeSnapshot, type StatusSnapshot } from "./status-board.js";
@@ -8,18 +9,24 @@ import type { Telemetry } from "./telemetry.js";
  * worker of `--workers N` over IPC (ClusterSource, cluster-admin.ts).
  */
 export interface AdminSource {
-  /** Processes reporting (the workers, or 1). */
+  /** Processes reporting (the workers serving, or 1). */
   processes(): number;
-  /** The metric families of each process. */
+  /**
+   * The metric families to sum: one list per process (under --workers, the
+   * counters and histograms come summed already, with what workers that
+   * have exited counted, so that the sums never go down).
+   */
   families(): Promise<MetricFamily[][]>;
-  /** Each process's status counters. */
+  /** The status counters to sum: one per process (and, under --workers, the exited workers'). */
   snapshots(): Promise<StatusSnapshot[]>;
   /**
-   * Takes a profile of one process (`worker`: 1-based, workers only) and
-   * writes its JSON. Throws SLUICE_ADMIN_PROFILE_BUSY while another runs,
-   * SLUICE_ADMIN_WORKER_UNAVAILABLE for a worker that is not there.
+   * Starts a profile of one process (`worker`: 1-based, workers only): its
+   * JSON, read from the stream at the reader's pace; it counts as running
+   * until the stream closes. Throws SLUICE_ADMIN_PROFILE_BUSY while another
+   * runs, SLUICE_ADMIN_WORKER_UNAVAILABLE for a worker that is not there;
+   * the stream fails with them when the worker answers so.
    */
-  profile(kind: ProfileKind, seconds: number, worker: number | undefined, write: (chunk: string) => void): Promise<void>;
+  profile(kind: ProfileKind, seconds: number, worker: number | undefined): Readable;
 }
 
 /** The admin listener's view of the process it runs in. */
@@ -49,7 +56,7 @@ export class LocalSource implements AdminSource {
     return takeSnapshot(metrics, this.#telemetry.upstreams);
   }
 
-  profile(kind: ProfileKind, seconds: number, _worker: number | undefined, write: (chunk: string) => void): Promise<void> {
-    return this.profiler.take(kind, seconds, write);
+  profile(kind: ProfileKind, seconds: number): Readable {
+    return this.profiler.take(kind, seconds);
   }
 }

@@ -183,9 +183,10 @@ export class StatusBoard {
     const earlier = new Map(before === now ? [] : before.routes.map((r) => [r.route, r]));
     const routes = now.routes.map((r): RouteView => {
       const b = earlier.get(r.route);
-      const calls = r.finished - (b?.finished ?? 0);
-      const errors = r.errors - (b?.errors ?? 0);
-      const buckets = r.handling.map((n, i) => n - (b?.handling[i] ?? 0));
+      // A count lower than before is a reset (as rate() reads one): the window starts from 0.
+      const calls = increase(r.finished, b?.finished);
+      const errors = increase(r.errors, b?.errors);
+      const buckets = r.handling.map((n, i) => increase(n, b?.handling[i]));
       return {
         route: r.route, type: r.type, kind: r.kind ?? null, source: r.source ?? null,
         calls: r.finished,
@@ -193,16 +194,16 @@ export class StatusBoard {
         errorRate: calls > 0 ? round(errors / calls) : null,
         p50Ms: quantileMs(buckets, 0.5),
         p99Ms: quantileMs(buckets, 0.99),
-        open: r.started - r.finished,
+        open: Math.max(0, r.started - r.finished),
         rejected: r.rejected,
       };
     });
     const earlierUp = new Map(before === now ? [] : before.upstreams.map((u) => [u.name, u]));
     const upstreams = now.upstreams.map((u): UpstreamView => {
       const b = earlierUp.get(u.name);
-      const buckets = u.latency.map((n, i) => n - (b?.latency[i] ?? 0));
+      const buckets = u.latency.map((n, i) => increase(n, b?.latency[i]));
       const { latency: _, ...rest } = u;
-      return { ...rest, callsPerSecond: seconds > 0 ? round((u.calls - (b?.calls ?? 0)) / seconds) : 0, p50Ms: quantileMs(buckets, 0.5), p99Ms: quantileMs(buckets, 0.99) };
+      return { ...rest, callsPerSecond: seconds > 0 ? round(increase(u.calls, b?.calls) / seconds) : 0, p50Ms: quantileMs(buckets, 0.5), p99Ms: quantileMs(buckets, 0.99) };
     });
     return { at: new Date(now.at).toISOString(), windowSeconds: round(seconds), processes, routes, upstreams };
   }
@@ -225,6 +226,11 @@ export function quantileMs(buckets: number[], q: number): number | null {
     cumulative += n;
   }
   return null;
+}
+
+/** How much a counter grew since `before`; all of it when it went down (a reset). */
+function increase(now: number, before: number | undefined): number {
+  return before === undefined || now < before ? now : now - before;
 }
 
 function round(n: number): number {
