@@ -183,6 +183,8 @@ export class OutboundQueue {
     this.#heldHead = 0;
     this.#batch = undefined;
     this.#batchBytes = 0;
+    // Counted on while writes are pending; the end frame alone (written
+    // after close) is not counted, though the grace below still covers it.
     if (this.#pendingWrites === 0) this.#release();
     else this.#account();
     // The sink's bytes too: the end itself (a gRPC-Web trailer frame, a

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { Code } from "@connectrpc/connect";
 import type { Context } from "@opentelemetry/api";
 import type promClient from "prom-client";
 import type { Route } from "../host/route-table.js";
@@ -78,7 +79,7 @@ export class Telemetry {
     if (metrics === undefined) return;
     const stats = (route.stats ?? metrics.forRoute(route)).of(protocol);
     stats.start();
-    stats.finished(1 /* Code.Canceled */, ms);
+    stats.finished(Code.Canceled, ms);
   }
 
   /** A call answered before it ran: draining, or a path no route serves (`route` undefined). */

@@ -55,12 +55,8 @@ export class QueuedCall implements AdmissionWaiter {
     // The call's own run() replaces this callback once it runs.
     this.x.onClientGone(() => {
       if (this.#state !== "waiting") return;
-      this.#over();
       admission.withdraw(this.route.admission, this);
-      this.x.release();
-      // Counted as a call that ended CANCELLED, as it would have been had it run.
-      this.env.telemetry.cancelledWaiting(this.route, this.protocol, performance.now() - this.#since);
-      this.#log(Code.Canceled);
+      this.#clientLeft();
     });
   }
 
@@ -80,12 +76,9 @@ export class QueuedCall implements AdmissionWaiter {
   /** A route slot is the call's. */
   admitted(): void {
     if (this.#state !== "waiting" || this.x.clientGone) {
+      // Not to run: the slot goes straight back.
       this.env.limits.admission.release(this.route.admission);
-      if (this.#state === "waiting") {
-        this.x.release();
-        this.env.telemetry.cancelledWaiting(this.route, this.protocol, performance.now() - this.#since);
-      }
-      this.#over();
+      if (this.#state === "waiting") this.#clientLeft();
       return;
     }
     clearTimeout(this.#deadline);
@@ -112,6 +105,14 @@ export class QueuedCall implements AdmissionWaiter {
     }
     this.env.telemetry.refused(this.route, this.protocol, error.code);
     this.#log(error.code);
+  }
+
+  /** The client went away while the call waited: nothing to answer; counted as a call that ended CANCELLED, as it would have been had it run. */
+  #clientLeft(): void {
+    this.#over();
+    this.x.release();
+    this.env.telemetry.cancelledWaiting(this.route, this.protocol, performance.now() - this.#since);
+    this.#log(Code.Canceled);
   }
 
   #over(): void {

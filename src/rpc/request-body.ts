@@ -37,7 +37,8 @@ interface Waiting {
  * meanwhile: a 1 KiB gzip envelope can become readMaxBytes, so what the wire
  * lets in says nothing about the memory it takes. Envelopes already read
  * wait still compressed, and while the sink is full (`pause`) none is
- * inflated: a call holds at most the sink's bound plus one message.
+ * inflated: a call holds about the sink's bound plus one inflated message
+ * (uncompressed envelopes of a chunk already read still reach the sink).
  *
  * `pause`/`resume` stop and restart reading (flow control); `detach` stops
  * listening for good once the call no longer needs the body.
@@ -89,7 +90,7 @@ export class RequestBody implements EnvelopeSink {
     this.#held = false;
     // Not inline: resume() is called from the consumer's own read, which
     // must not see a message pushed into it before that read has returned.
-    if (this.#waiting?.length && !this.#inflating) queueMicrotask(this.#pump);
+    if (this.#waiting?.length && !this.#inflating) queueMicrotask(() => this.#pump());
     else this.#flow();
   }
 
@@ -167,7 +168,7 @@ export class RequestBody implements EnvelopeSink {
   }
 
   /** Hands waiting messages on, inflating one at a time, until one is in flight or the sink is full. */
-  readonly #pump = (): void => {
+  #pump(): void {
     const waiting = this.#waiting;
     if (waiting === undefined) return;
     while (waiting.length > 0 && !this.#inflating && !this.#held && !this.#failed && !this.#detached) {

@@ -54,11 +54,16 @@ export function isTrailersOnly(protocol: UpstreamProtocol, headers: http2.Incomi
   return protocol !== "connect" && headers["grpc-status"] !== undefined;
 }
 
+const grpcType = /^application\/grpc(?:[+;]|$)/i;
+const grpcWebType = /^application\/grpc-web(?:[+;]|$)/i;
+const connectUnaryType = /^application\/(?:proto|json)(?:;|$)/i;
+const connectStreamType = /^application\/connect\+/i;
+
 /** The content types of a 200 response in each upstream protocol (the gateway asks for binary). */
 function expectedContentType(protocol: UpstreamProtocol, connectUnary: boolean): RegExp {
-  if (protocol === "grpc") return /^application\/grpc(?:[+;]|$)/i;
-  if (protocol === "grpc-web") return /^application\/grpc-web(?:[+;]|$)/i;
-  return connectUnary ? /^application\/(?:proto|json)(?:;|$)/i : /^application\/connect\+/i;
+  if (protocol === "grpc") return grpcType;
+  if (protocol === "grpc-web") return grpcWebType;
+  return connectUnary ? connectUnaryType : connectStreamType;
 }
 
 /**

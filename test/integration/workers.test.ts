@@ -65,6 +65,21 @@ function nodeFlagsOf(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => /^--(max|min)-semi-space-size/.test(a));
 }
 
+/** SIGHUP, with calls on new connections all the while until the rolling restart is done: none may fail. */
+async function rollsWithoutAFailedCall(gw: RunningGateway): Promise<void> {
+  let stop = false;
+  const outcomes: string[] = [];
+  const loop = (async () => {
+    while (!stop) outcomes.push((await callOnNewConnection(gw)).status);
+  })();
+  gw.child.kill("SIGHUP");
+  await gw.waitForOutput(/rolling restart done/, 60_000);
+  stop = true;
+  await loop;
+  assert.ok(outcomes.length > 0);
+  assert.deepEqual(outcomes.filter((s) => s !== "0"), [], "calls during the rolling restart all succeed");
+}
+
 async function pidsServing(gw: RunningGateway, calls: number): Promise<Set<number>> {
   const pids = new Set<number>();
   for (let i = 0; i < calls; i++) {
@@ -101,17 +116,7 @@ test("--workers 2: two processes serve one port; a killed worker is replaced; SI
 
     // SIGHUP: a rolling restart while calls keep coming; none fails.
     const before = replaced;
-    let stop = false;
-    const outcomes: string[] = [];
-    const loop = (async () => {
-      while (!stop) outcomes.push((await callOnNewConnection(gw)).status);
-    })();
-    gw.child.kill("SIGHUP");
-    await gw.waitForOutput(/rolling restart done/, 60_000);
-    stop = true;
-    await loop;
-    assert.ok(outcomes.length > 0);
-    assert.deepEqual(outcomes.filter((s) => s !== "0"), [], "calls during the rolling restart all succeed");
+    await rollsWithoutAFailedCall(gw);
     const after = await pidsServing(gw, 6);
     assert.equal(after.size, 2);
     for (const pid of after) assert.ok(!before.has(pid), "every worker was replaced");
@@ -132,16 +137,7 @@ test("--workers auto on a one-CPU machine: one worker under a primary, so SIGHUP
     const before = await pidsServing(gw, 3);
     assert.equal(before.size, 1);
     assert.ok(!before.has(gw.child.pid!), "the primary only supervises");
-    let stop = false;
-    const outcomes: string[] = [];
-    const loop = (async () => {
-      while (!stop) outcomes.push((await callOnNewConnection(gw)).status);
-    })();
-    gw.child.kill("SIGHUP");
-    await gw.waitForOutput(/rolling restart done/, 60_000);
-    stop = true;
-    await loop;
-    assert.deepEqual(outcomes.filter((s) => s !== "0"), [], "calls during the rolling restart all succeed");
+    await rollsWithoutAFailedCall(gw);
     const after = await pidsServing(gw, 3);
     assert.equal(after.size, 1);
     assert.ok(!before.has([...after][0]!), "the worker was replaced");
