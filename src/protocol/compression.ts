@@ -78,14 +78,48 @@ export function negotiateCompression(
     request = found;
   }
   if (accepted === undefined || accepted === "") return { request, response: request };
-  let response: Compression | null = null;
+  return { request, response: accepted.includes(";") ? preferredByWeight(available, accepted) : firstAccepted(available, accepted) };
+}
+
+/** The first encoding the client lists that the route has: the common form, `gzip, br`, with no weights. */
+function firstAccepted(available: readonly Compression[], accepted: string): Compression | null {
   for (const part of accepted.split(",")) {
-    const name = part.trim();
-    const found = available.find((c) => c.name === name);
-    if (found) {
-      response = found;
-      break;
+    const found = findEncoding(available, part.trim());
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * With weights (`br;q=1.0, gzip;q=0.5`, RFC 9110 §12.5.3): the available
+ * encoding with the highest weight, the client's order breaking ties; q=0
+ * means "not this one". A weight that does not parse counts as 1, as an
+ * absent one does: a client's typo should not turn compression off.
+ */
+function preferredByWeight(available: readonly Compression[], accepted: string): Compression | null {
+  let best: Compression | null = null;
+  let bestWeight = 0;
+  for (const part of accepted.split(",")) {
+    const [name = "", ...params] = part.split(";");
+    const found = findEncoding(available, name.trim());
+    if (!found) continue;
+    let weight = 1;
+    for (const p of params) {
+      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(p);
+      if (m) {
+        const q = Number(m[1]);
+        if (q >= 0 && q <= 1) weight = q;
+      }
+    }
+    if (weight > bestWeight) {
+      best = found;
+      bestWeight = weight;
     }
   }
-  return { request, response };
+  return best;
+}
+
+/** Content codings are case-insensitive (RFC 9110 §8.4.1); the usual lower-case spelling is matched first. */
+function findEncoding(available: readonly Compression[], name: string): Compression | undefined {
+  return available.find((c) => c.name === name) ?? available.find((c) => c.name === name.toLowerCase());
 }

@@ -2,7 +2,7 @@
 // status and metadata of every protocol; RPCs compress per message with the
 // protocols' own negotiation, and HTTP compression never wraps an RPC.
 import assert from "node:assert/strict";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { brotliDecompressSync, gunzipSync, gzipSync } from "node:zlib";
 import { after, describe, test } from "node:test";
 import { create, fromBinary, fromJson, toBinary } from "@bufbuild/protobuf";
 import { ProbeRequestSchema, ProbeResponseSchema } from "../gen/probe/v1/probe_pb.js";
@@ -82,6 +82,18 @@ describe("compression", async () => {
     assert.equal(msg.payload.byteLength, 4000);
     const small = await h1Request(gw.port, { path: unary, headers: { "content-type": "application/proto", "accept-encoding": "gzip" }, body: probe({ text: "tiny" }) });
     assert.equal(small.headers["content-encoding"], undefined);
+  });
+
+  test("Connect unary: Accept-Encoding weights choose the encoding; q=0 refuses one", async () => {
+    const ask = (accept: string) => h1Request(gw.port, { path: unary, headers: { "content-type": "application/proto", "accept-encoding": accept }, body: probe({ responseBytes: 4000 }) });
+    // The client's order says gzip first, its weights say br.
+    assert.equal((await ask("gzip;q=0.5, br;q=1.0")).headers["content-encoding"], "br");
+    assert.equal((await ask("br;q=0, gzip")).headers["content-encoding"], "gzip");
+    assert.equal((await ask("GZIP;q=0.8, identity")).headers["content-encoding"], "gzip");
+    assert.equal((await ask("gzip;q=0, br;q=0")).headers["content-encoding"], undefined);
+    const res = await ask("br;q=0.9, gzip;q=0.9");
+    assert.equal(res.headers["content-encoding"], "br", "equal weights: the client's order");
+    assert.equal(fromBinary(ProbeResponseSchema, brotliDecompressSync(res.body)).payload.byteLength, 4000);
   });
 
   test("gRPC: br per message, flagged in the envelope", async () => {

@@ -99,6 +99,12 @@ test("compression: the request's encoding must be served; the response follows A
   assert.deepEqual(negotiateCompression(both, "gzip", undefined, "grpc-accept-encoding"), { request: compressions.gzip, response: compressions.gzip });
   assert.deepEqual(negotiateCompression(both, "identity", "br, gzip", "grpc-accept-encoding"), { request: null, response: compressions.br });
   assert.deepEqual(negotiateCompression(both, undefined, "zstd, gzip", "grpc-accept-encoding"), { request: null, response: compressions.gzip });
+  // Weights (RFC 9110): the highest wins, the client's order breaks ties, q=0 excludes, a bad weight counts as 1.
+  assert.equal(negotiateCompression(both, undefined, "gzip;q=0.5, br", "accept-encoding").response, compressions.br);
+  assert.equal(negotiateCompression(both, undefined, "br;q=0, gzip;q=0.1", "accept-encoding").response, compressions.gzip);
+  assert.equal(negotiateCompression(both, undefined, "br;q=0, gzip;q=0", "accept-encoding").response, null);
+  assert.equal(negotiateCompression(both, undefined, "gzip;q=x, br;q=0.9", "accept-encoding").response, compressions.gzip);
+  assert.equal(negotiateCompression(both, undefined, "Br", "accept-encoding").response, compressions.br);
   const unknown = negotiateCompression([compressions.gzip], "snappy", undefined, "grpc-accept-encoding");
   assert.equal(unknown.error?.code, Code.Unimplemented);
   assert.equal(unknown.error?.metadata.get("grpc-accept-encoding"), "gzip");
