@@ -14,7 +14,7 @@ import { negotiateCompression, type Compression } from "../protocol/compression.
 import { compressedFlag, encodeEnvelope, envelopeHeaderBytes, writeEnvelopeHeader } from "../protocol/envelope.js";
 import { connectUnaryError } from "../protocol/connect/connect-wire.js";
 import type { RequestType } from "../protocol/content-type.js";
-import { copyMetadata, headerValue } from "../protocol/metadata.js";
+import { copyMetadata, headerValue, isEmptyMetadata } from "../protocol/metadata.js";
 import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
 import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "./call-env.js";
@@ -477,13 +477,27 @@ export class FunctionCall implements ContextSource, DueCall, MessageSink {
     return out;
   }
 
-  /** Ends a streaming response (its head may not be out yet) with the status. */
+  /**
+   * Ends a streaming response (its head may not be out yet) with the status.
+   * A gRPC error before any response is Trailers-Only: one HEADERS frame
+   * that ends the stream, as gRPC servers answer it. Its headers and
+   * trailers in two frames would leave the client a moment between them in
+   * which it may end its request body short (Go's client does, once it has
+   * the headers of an answer to a request it was still sending), and a
+   * body shorter than its content-length is a malformed request, which
+   * HTTP/2 answers with RST_STREAM PROTOCOL_ERROR instead of the status. A
+   * handler that set response headers keeps them apart from its trailers.
+   */
   #endStream(error: ConnectError | undefined): void {
     if (this.#done) return;
     const x = this.#x;
     const wire = this.#wire;
     try {
       if (!x.headSent) {
+        if (error !== undefined && wire.httpTrailers && isEmptyMetadata(this.#ctx?.setResponseHeader)) {
+          x.respond(200, Object.assign(this.#head(false), wire.end(error, this.#ctx?.setResponseTrailer, this.#binary).trailers), "end");
+          return this.#finish(error);
+        }
         x.respond(200, this.#head(false), wire.httpTrailers ? "trailers" : "body");
       }
       // Messages still batched or held go out before the end.

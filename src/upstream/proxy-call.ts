@@ -17,7 +17,7 @@ import { connectUnaryError } from "../protocol/connect/connect-wire.js";
 import type { RequestType } from "../protocol/content-type.js";
 import { compressedFlag, encodeEnvelope } from "../protocol/envelope.js";
 import { decodeBinary } from "../protocol/protobuf/binary-decoder.js";
-import { copyMetadata, headerValue, metadataValue, type Metadata } from "../protocol/metadata.js";
+import { copyMetadata, headerValue, isEmptyMetadata, metadataValue, type Metadata } from "../protocol/metadata.js";
 import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
 import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "../rpc/call-env.js";
@@ -569,6 +569,9 @@ export class ProxyCall implements DueCall {
         this.#env.cors.applyToResponse(headerValue(x.headers.origin), out);
         x.respond(status, out, "body");
         x.end(body);
+      } else if (!x.headSent && this.#wire.httpTrailers && isEmptyMetadata(this.#upstreamHeaders)) {
+        // gRPC Trailers-Only, as FunctionCall answers an error before any response (see #endStream there).
+        x.respond(200, Object.assign(this.#head(), this.#wire.end(error, trailers, this.#binary).trailers), "end");
       } else {
         if (!x.headSent) x.respond(200, this.#head(), this.#wire.httpTrailers ? "trailers" : "body");
         this.#outbound?.flush();

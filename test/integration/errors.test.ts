@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import http from "node:http";
+import http2 from "node:http2";
 import net from "node:net";
 import { after, describe, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -13,6 +14,7 @@ import { client } from "../support/clients.js";
 import { startGateway } from "../support/gateway.js";
 import { envelope, h1Request, h2Request, parseEnvelopes } from "../support/raw-http.js";
 import { failure } from "../support/call-outcome.js";
+import { TempFunctions } from "../support/temp-functions.js";
 
 const gw = await startGateway({
   args: ["--set", "readMaxBytes=4096", "--set", "writeMaxBytes=4096", "--set", "maxTimeoutMs=2000", "--set", "defaultTimeoutMs=1500"],
@@ -99,8 +101,9 @@ describe("malformed requests", () => {
   test("malformed protobuf (gRPC): grpc-status INTERNAL, naming the parse failure", async () => {
     const res = await h2Request(gw.port, { path: unaryPath, headers: { "content-type": "application/grpc" }, body: envelope(Buffer.from([0x0a, 0xff, 0xff])) });
     assert.equal(res.status, 200);
-    assert.equal(res.trailers["grpc-status"], String(Code.Internal));
-    assert.match(String(res.trailers["grpc-message"]), /^parse binary/);
+    // Trailers-Only: no message was sent, so the status is in the only HEADERS frame.
+    assert.equal(res.headers["grpc-status"], String(Code.Internal));
+    assert.match(String(res.headers["grpc-message"]), /^parse binary/);
   });
   test("truncated envelope (gRPC): grpc-status INVALID_ARGUMENT", async () => {
     const body = envelope(probeBytes({ text: "hi" })).subarray(0, 6); // header says 4 bytes, 1 arrives
@@ -257,5 +260,85 @@ describe("Connect GET and request ids", () => {
     assert.match(String(fresh.headers["x-request-id"]), /^[0-9a-f]{8}-[0-9a-z]+$/);
     const kept = await h1Request(gw.port, { path: unaryPath, headers: { "content-type": "application/json", "x-request-id": "trace-123" }, body: "{}" });
     assert.equal(kept.headers["x-request-id"], "trace-123");
+  });
+});
+
+describe("gRPC: an error before any response is Trailers-Only", () => {
+  /** The response's HEADERS frames as node:http2 reports them: the head (and whether it ended the stream), then trailers if any. */
+  function frames(body: Uint8Array, headers: Record<string, string> = {}, url = gw.url): Promise<{ head: http2.IncomingHttpHeaders; endedWithHead: boolean; trailers: http2.IncomingHttpHeaders | undefined }> {
+    return new Promise((resolve, reject) => {
+      const session = http2.connect(url);
+      session.on("error", reject);
+      const stream = session.request({ ":method": "POST", ":path": unaryPath, "content-type": "application/grpc", te: "trailers", ...headers });
+      let head: http2.IncomingHttpHeaders = {};
+      let endedWithHead = false;
+      let trailers: http2.IncomingHttpHeaders | undefined;
+      stream.on("response", (h, flags) => {
+        head = h;
+        endedWithHead = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+      });
+      stream.on("trailers", (t) => (trailers = t));
+      stream.resume();
+      stream.on("close", () => {
+        session.close();
+        resolve({ head, endedWithHead, trailers });
+      });
+      stream.end(body);
+    });
+  }
+
+  test("a handler's error, a request over readMaxBytes: the status in the one HEADERS frame that ends the stream", async () => {
+    const failed = await frames(envelope(probeBytes({ fail: { code: Code.NotFound, message: "no such thing", metadata: { "x-why": "asked" } } })));
+    assert.equal(failed.endedWithHead, true);
+    assert.equal(failed.trailers, undefined);
+    assert.equal(failed.head["grpc-status"], String(Code.NotFound));
+    assert.equal(failed.head["grpc-message"], "no such thing");
+    assert.equal(failed.head["x-why"], "asked", "the error's metadata");
+    assert.equal(failed.head["content-type"], "application/grpc+proto");
+    assert.ok(failed.head["x-request-id"]);
+    const tooBig = await frames(envelope(new Uint8Array(8192)));
+    assert.equal(tooBig.endedWithHead, true);
+    assert.equal(tooBig.head["grpc-status"], String(Code.ResourceExhausted));
+  });
+
+  test("a handler that set response headers before failing keeps them apart from its trailers", async (t) => {
+    const fns = new TempFunctions("headers-then-error");
+    fns.copy("test/fixtures/functions/probe.ts", "probe.ts", (src) => src.replace(
+      "      failIfAsked(req);\n      ctx.responseHeader.set(\"x-probe-version\", version);",
+      "      ctx.responseHeader.set(\"x-probe-version\", version);\n      failIfAsked(req);",
+    ));
+    const own = await startGateway({ functionsDir: fns.dir });
+    t.after(async () => {
+      await own.stop();
+      fns.cleanup();
+    });
+    const failed = await frames(envelope(probeBytes({ fail: { code: Code.NotFound, message: "no such thing" } })), {}, own.url);
+    assert.equal(failed.endedWithHead, false);
+    assert.equal(failed.head["x-probe-version"], "v1");
+    assert.equal(failed.head["grpc-status"], undefined);
+    assert.equal(failed.trailers?.["grpc-status"], String(Code.NotFound));
+    const ok = await frames(envelope(probeBytes({ text: "fine" })));
+    assert.equal(ok.endedWithHead, false, "a response with a message: head, message, trailers");
+    assert.equal(ok.trailers?.["grpc-status"], "0");
+  });
+
+  // Go's HTTP/2 client, sending a request with a content-length, can end
+  // its body short (an empty DATA with END_STREAM) once it has the headers of
+  // an answer; a body shorter than its content-length is a malformed request
+  // (RST_STREAM PROTOCOL_ERROR). With the status in those first headers, the
+  // client has it before anything it does next.
+  test("a client that ends its body short once it has the head still reads the status", async () => {
+    const session = http2.connect(gw.url);
+    const declared = 64 * 1024;
+    const stream = session.request({ ":method": "POST", ":path": unaryPath, "content-type": "application/grpc", te: "trailers", "content-length": String(declared) });
+    const head = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once("response", (h) => resolve(h)));
+    const over = Buffer.alloc(16 * 1024);
+    over.writeUInt32BE(declared - 5, 1);
+    stream.write(over);
+    const h = await head;
+    stream.end();
+    await once(stream, "close");
+    session.close();
+    assert.equal(h["grpc-status"], String(Code.ResourceExhausted));
   });
 });
