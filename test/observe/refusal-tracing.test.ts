@@ -124,6 +124,20 @@ describe("refused calls are traced", () => {
       assert.equal((await flow.release({ key: "b" })).released, 1);
       answers.queued = await queued;
 
+      // A client that goes away while its call waits in the queue (12).
+      const holder = flow.hold({ key: "g" });
+      await holding(1);
+      const leaving = http2.connect(gw.url);
+      leaving.on("error", () => {});
+      const left = rawGrpc(leaving, "/flow.v1.FlowService/Hold", hold("h"), { traceparent: traceparent(12) }).catch(() => undefined);
+      assert.equal((await rawGrpc(leaving, "/flow.v1.FlowService/Hold", hold("i"))).status, String(Code.ResourceExhausted));
+      leaving.destroy();
+      await left;
+      // The gateway has taken it out of the queue (it logs the call) before the slot frees up.
+      await gw.waitForOutput(/"rpc":"\/flow\.v1\.FlowService\/Hold","code":"Canceled"/);
+      assert.equal((await flow.release({ key: "g" })).released, 1);
+      await holder;
+
       // Shutdown while a call waits in the queue (8); its place was made sure of by a call refused after it.
       const last = flow.hold({ key: "d", maxMs: 1500 });
       await holding(1);
@@ -211,6 +225,16 @@ describe("refused calls are traced", () => {
     assert.ok(s.startMs + (wait as number) <= s.endMs);
     // A call that did not queue has no wait recorded.
     assert.equal(release.attributes["sluice.queue.wait_ms"], undefined);
+  });
+
+  test("a client that leaves while its call waits in the queue: CANCELLED, with the time it waited", () => {
+    const s = spanOf(spans, 12);
+    assert.equal(s.name, "flow.v1.FlowService/Hold");
+    assert.equal(s.attributes["rpc.grpc.status_code"], Code.Canceled);
+    assert.equal(s.attributes["sluice.refused"], "CANCELLED");
+    // CANCELLED is not a server error in the semantic conventions.
+    assert.equal(s.status.code, SpanStatusCode.UNSET);
+    assert.equal(typeof s.attributes["sluice.queue.wait_ms"], "number");
   });
 
   test("shutdown while queued: UNAVAILABLE with SLUICE_RPC_DRAINING, an error", () => {
