@@ -161,8 +161,9 @@ export class RpcDispatch {
     const path = q === -1 ? rawPath : rawPath.slice(0, q);
     const route = table.get(path);
     if (route === undefined) {
-      answerEarlyError(forTextCaller(x), rpcError("SLUICE_RPC_UNIMPLEMENTED", Code.Unimplemented, { path }), this.#earlyHeaders(x, requestId));
-      env.telemetry.refused(undefined, guessProtocol(headerValue(x.headers["content-type"])), Code.Unimplemented);
+      const error = rpcError("SLUICE_RPC_UNIMPLEMENTED", Code.Unimplemented, { path });
+      answerEarlyError(forTextCaller(x), error, this.#earlyHeaders(x, requestId));
+      env.telemetry.unknownPath(path, guessProtocol(headerValue(x.headers["content-type"])), x.headers, error);
       this.#logEarly(requestId, path, Code.Unimplemented);
       return;
     }
@@ -213,7 +214,7 @@ export class RpcDispatch {
   #refuse(x: Exchange, route: Route, requestId: string, refusal: ConnectError): void {
     const limits = this.deps.env.limits;
     answerEarlyError(x, refusal, this.#earlyHeaders(x, requestId));
-    this.deps.env.telemetry.refused(route, guessProtocol(headerValue(x.headers["content-type"])), refusal.code);
+    this.deps.env.telemetry.refused(route, guessProtocol(headerValue(x.headers["content-type"])), x.headers, refusal);
     const shed = limits.admission.shedReason(refusal);
     if (shed !== undefined) limits.shedLog.note(shed);
     else this.#logEarly(requestId, route.path, refusal.code);
@@ -224,8 +225,9 @@ export class RpcDispatch {
     if (!this.deps.env.draining.aborted) return false;
     const h = this.#earlyHeaders(x, requestId);
     if (x.httpMajor === 1) h.connection = "close";
-    answerEarlyError(x, rpcError("SLUICE_RPC_DRAINING", Code.Unavailable), h);
-    this.deps.env.telemetry.refused(route, guessProtocol(headerValue(x.headers["content-type"])), Code.Unavailable);
+    const error = rpcError("SLUICE_RPC_DRAINING", Code.Unavailable);
+    answerEarlyError(x, error, h);
+    this.deps.env.telemetry.refused(route, guessProtocol(headerValue(x.headers["content-type"])), x.headers, error);
     this.#logEarly(requestId, route.path, Code.Unavailable);
     return true;
   }

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { Code } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import type { Context } from "@opentelemetry/api";
 import type promClient from "prom-client";
 import type { Route } from "../host/route-table.js";
@@ -11,7 +11,7 @@ import type { CallObserver } from "./call-observer.js";
 import { limitFamilies } from "./limit-metrics.js";
 import type { MetricFamily } from "./metric-families.js";
 import { RpcMetrics } from "./rpc-metrics.js";
-import { registeredTracer, TracedCall, UpstreamSpan, type SpanTarget } from "./tracing.js";
+import { registeredTracer, traceRefusal, TracedCall, UpstreamSpan, type SpanTarget } from "./tracing.js";
 import { upstreamFamilies } from "./upstream-metrics.js";
 import { UpstreamStats } from "./upstream-stats.js";
 
@@ -38,6 +38,16 @@ export class Telemetry {
    * collectors start observing once it has loaded, a few ms after start.
    */
   readonly #runtime: Promise<promClient.Registry> | undefined;
+  /** The services served now (tracing only): a refused path of one of them names its service. */
+  #services: ReadonlySet<string> = new Set();
+
+  /**
+   * When the call about to run (a QueuedCall sets it around call.run())
+   * arrived, if it waited in its route's queue; its span then starts there.
+   * Set here, not passed through run(), so that a call that never queued
+   * carries no extra argument through the call engines.
+   */
+  queuedSince: number | undefined;
 
   constructor(opts: TelemetryOptions, upstreams: UpstreamRegistry, limits: GatewayLimits) {
     this.tracing = opts.tracing;
@@ -64,7 +74,7 @@ export class Telemetry {
     stats?.start();
     if (this.tracing) {
       const tracer = registeredTracer();
-      if (tracer !== undefined) return new TracedCall(tracer, spanTarget(route), protocol, headers, stats);
+      if (tracer !== undefined) return new TracedCall(tracer, spanTarget(route), protocol, headers, stats, this.queuedSince);
     }
     return stats;
   }
@@ -73,24 +83,53 @@ export class Telemetry {
     return this.#upstreams;
   }
 
-  /** A call whose client went away while it waited in its route's queue: started, then CANCELLED after `ms`. */
-  cancelledWaiting(route: Route, protocol: RpcProtocol, ms: number): void {
+  /**
+   * A call whose client went away while it waited in its route's queue
+   * since `arrivedAt` (performance.now() time): started, then CANCELLED.
+   */
+  cancelledWaiting(route: Route, protocol: RpcProtocol, headers: IncomingHttpHeaders, error: ConnectError, arrivedAt: number): void {
     const metrics = this.metrics;
-    if (metrics === undefined) return;
-    const stats = (route.stats ?? metrics.forRoute(route)).of(protocol);
-    stats.start();
-    stats.finished(Code.Canceled, ms);
+    if (metrics !== undefined) {
+      const stats = (route.stats ?? metrics.forRoute(route)).of(protocol);
+      stats.start();
+      stats.finished(Code.Canceled, performance.now() - arrivedAt);
+    }
+    if (this.tracing) {
+      const tracer = registeredTracer();
+      if (tracer !== undefined) traceRefusal(tracer, spanTarget(route), protocol, headers, error, arrivedAt);
+    }
   }
 
-  /** A call answered before it ran: draining, or a path no route serves (`route` undefined). */
-  refused(route: Route | undefined, protocol: RpcProtocol, code: number): void {
+  /**
+   * A call on `route` answered with `error` before it ran: draining, a flow
+   * limit, overload shedding, or the end of its wait in the queue (then
+   * `arrivedAt`, the performance.now() time it arrived).
+   */
+  refused(route: Route, protocol: RpcProtocol, headers: IncomingHttpHeaders, error: ConnectError, arrivedAt?: number): void {
     const metrics = this.metrics;
-    if (metrics === undefined) return;
-    (route === undefined ? metrics.other : (route.stats ?? metrics.forRoute(route))).of(protocol).refused(code);
+    if (metrics !== undefined) (route.stats ?? metrics.forRoute(route)).of(protocol).refused(error.code);
+    if (this.tracing) {
+      const tracer = registeredTracer();
+      if (tracer !== undefined) traceRefusal(tracer, spanTarget(route), protocol, headers, error, arrivedAt);
+    }
+  }
+
+  /** A call to `path` ("/pkg.Service/Method", no query), which no route serves, answered with `error` (UNIMPLEMENTED). */
+  unknownPath(path: string, protocol: RpcProtocol, headers: IncomingHttpHeaders, error: ConnectError): void {
+    this.metrics?.other.of(protocol).refused(error.code);
+    if (this.tracing) {
+      const tracer = registeredTracer();
+      if (tracer === undefined) return;
+      const original = path.slice(1);
+      const slash = original.lastIndexOf("/");
+      const service = slash > 0 && this.#services.has(original.slice(0, slash)) ? original.slice(0, slash) : undefined;
+      traceRefusal(tracer, { original, service }, protocol, headers, error, undefined);
+    }
   }
 
   /** Gives the routes about to be served their counters. */
   publish(routes: readonly Route[]): void {
+    if (this.tracing) this.#services = new Set(routes.map((r) => r.method.parent.typeName));
     const metrics = this.metrics;
     if (metrics === undefined) return;
     for (const r of routes) r.stats ??= metrics.forRoute(r);

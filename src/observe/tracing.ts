@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import { Code } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type TextMapSetter, type Tracer } from "@opentelemetry/api";
 import type { RpcProtocol } from "../protocol/content-type.js";
 import type { CallObserver } from "./call-observer.js";
@@ -62,11 +62,25 @@ export interface SpanTarget {
   streaming: boolean;
 }
 
+/** A path no route serves: the raw "pkg.Service/Method" and, when the gateway serves that service, its name. */
+export interface UnknownTarget {
+  /** The path without its leading slash, as the client sent it. */
+  original: string;
+  /** Set when another method of this service is served. */
+  service: string | undefined;
+}
+
+/** The value of rpc.method for a method the server does not know (RPC semantic conventions). */
+const otherMethod = "_OTHER";
+
 /**
  * A server call with its span (kind SERVER, named "pkg.Service/Method"),
  * parented on the caller's traceparent/tracestate as the registered
  * propagator reads them. Streaming calls get an rpc.message event per
  * message. Counts go on to the route's CallStats, if metrics are on.
+ *
+ * `arrivedAt` (performance.now() time) is set for a call that waited in its
+ * route's queue: its span starts when it arrived, not when it began to run.
  */
 export class TracedCall implements CallObserver {
   readonly traceContext: Context;
@@ -76,9 +90,11 @@ export class TracedCall implements CallObserver {
   #sentId = 0;
   #receivedId = 0;
 
-  constructor(tracer: Tracer, target: SpanTarget, protocol: RpcProtocol, headers: IncomingHttpHeaders, stats: CallStats | undefined) {
+  constructor(tracer: Tracer, target: SpanTarget, protocol: RpcProtocol, headers: IncomingHttpHeaders, stats: CallStats | undefined, arrivedAt?: number) {
     const parent = propagation.extract(ROOT_CONTEXT, headers, headerGetter);
-    this.#span = tracer.startSpan(`${target.service}/${target.method}`, { kind: SpanKind.SERVER, attributes: rpcAttributes(target, protocol) }, parent);
+    const attributes = rpcAttributes(target, protocol);
+    if (arrivedAt !== undefined) attributes["sluice.queue.wait_ms"] = sinceMs(arrivedAt);
+    this.#span = tracer.startSpan(`${target.service}/${target.method}`, { kind: SpanKind.SERVER, attributes, startTime: arrivedAt }, parent);
     this.#span.setAttribute("sluice.protocol", protocol);
     this.traceContext = trace.setSpan(parent, this.#span);
     this.#stats = stats;
@@ -99,6 +115,37 @@ export class TracedCall implements CallObserver {
     this.#stats?.finished(code, ms);
     endSpan(this.#span, code, serverErrors.has(code));
   }
+}
+
+/**
+ * The span of a call answered without running (a flow limit, overload
+ * shedding, draining, a deadline that passed in the queue, a path no route
+ * serves): a SERVER span like a served call's, parented the same way, ended
+ * at once. It starts at `arrivedAt` when the call waited in its route's
+ * queue. `sluice.refused` says why (the error's SLUICE_ code, or its status
+ * name); the span's status message is the error's when the code counts as a
+ * server error.
+ *
+ * A path no route serves is named as the RPC semantic conventions name a
+ * method the server does not recognise: span name = the RPC system,
+ * rpc.method = _OTHER, the raw name in rpc.method_original.
+ */
+export function traceRefusal(tracer: Tracer, target: SpanTarget | UnknownTarget, protocol: RpcProtocol, headers: IncomingHttpHeaders, error: ConnectError, arrivedAt: number | undefined): void {
+  const parent = propagation.extract(ROOT_CONTEXT, headers, headerGetter);
+  let name: string;
+  let attributes: Attributes;
+  if ("method" in target) {
+    name = `${target.service}/${target.method}`;
+    attributes = rpcAttributes(target, protocol);
+  } else {
+    name = systemName(protocol);
+    attributes = unknownAttributes(target, protocol);
+  }
+  attributes["sluice.protocol"] = protocol;
+  attributes["sluice.refused"] = refusalName(error);
+  if (arrivedAt !== undefined) attributes["sluice.queue.wait_ms"] = sinceMs(arrivedAt);
+  const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes, startTime: arrivedAt }, parent);
+  endSpan(span, error.code, serverErrors.has(error.code), error.rawMessage);
 }
 
 /**
@@ -153,13 +200,44 @@ function rpcAttributes(target: SpanTarget, protocol: RpcProtocol): Attributes {
   return a;
 }
 
-function endSpan(span: Span, code: number, error: boolean): void {
+/** rpc.system (or rpc.system.name) for a path no route serves: the method is _OTHER, the service is named only when it is served. */
+function unknownAttributes(target: UnknownTarget, protocol: RpcProtocol): Attributes {
+  const connect = protocol === "connect";
+  const a: Attributes = {};
+  if (oldShape) {
+    a["rpc.system"] = connect ? "connect_rpc" : "grpc";
+    if (target.service !== undefined) a["rpc.service"] = target.service;
+  }
+  if (newShape) a["rpc.system.name"] = connect ? "connectrpc" : "grpc";
+  a["rpc.method"] = otherMethod;
+  a["rpc.method_original"] = target.original;
+  return a;
+}
+
+/** The name of a span whose method is unknown: the RPC system, in the attribute shape written. */
+function systemName(protocol: RpcProtocol): string {
+  if (protocol !== "connect") return "grpc";
+  return oldShape ? "connect_rpc" : "connectrpc";
+}
+
+/** "SLUICE_LIMIT_RATE" for the gateway's own errors, the status name ("DEADLINE_EXCEEDED") for others. */
+function refusalName(error: ConnectError): string {
+  const m = /^SLUICE_[A-Z_]+/.exec(error.rawMessage);
+  return m === null ? codeName(error.code) : m[0];
+}
+
+/** Milliseconds since a performance.now() time, to the microsecond. */
+function sinceMs(at: number): number {
+  return Math.round((performance.now() - at) * 1000) / 1000;
+}
+
+function endSpan(span: Span, code: number, error: boolean, message?: string): void {
   if (span.isRecording()) {
     if (oldShape) span.setAttribute("rpc.grpc.status_code", code);
     if (newShape) span.setAttribute("rpc.response.status_code", code === 0 ? "OK" : codeName(code));
     if (error) {
       span.setAttribute("error.type", codeName(code));
-      span.setStatus({ code: SpanStatusCode.ERROR });
+      span.setStatus(message === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message });
     }
   }
   span.end();

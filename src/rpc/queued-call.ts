@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
-import { Code, type ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { sharedError } from "../errors.js";
 import type { Route } from "../host/route-table.js";
 import { queued, type AdmissionWaiter } from "../limits/admission.js";
 import { timedOut } from "../limits/call-due.js";
@@ -10,6 +11,8 @@ import type { CallEnv } from "./call-env.js";
 import { answerEarlyError } from "./early-answer.js";
 import type { Exchange } from "./exchange.js";
 import type { QueryMessage } from "./function-call.js";
+
+const clientLeft = sharedError(() => new ConnectError("the client cancelled the call or went away while it waited in the queue", Code.Canceled));
 
 /** What waits: a function call or a proxy call, not yet run. */
 export interface WaitingCall {
@@ -83,7 +86,14 @@ export class QueuedCall implements AdmissionWaiter {
     }
     clearTimeout(this.#deadline);
     this.#state = "running";
-    this.call.run(this.query);
+    // The call's span (made in run()) starts at the call's arrival.
+    const telemetry = this.env.telemetry;
+    telemetry.queuedSince = this.#since;
+    try {
+      this.call.run(this.query);
+    } finally {
+      telemetry.queuedSince = undefined;
+    }
   }
 
   /** Refused before running: answered in the call's protocol, as errors before a call starts are. */
@@ -103,7 +113,7 @@ export class QueuedCall implements AdmissionWaiter {
     } else {
       x.release();
     }
-    this.env.telemetry.refused(this.route, this.protocol, error.code);
+    this.env.telemetry.refused(this.route, this.protocol, x.headers, error, this.#since);
     this.#log(error.code);
   }
 
@@ -111,7 +121,7 @@ export class QueuedCall implements AdmissionWaiter {
   #clientLeft(): void {
     this.#over();
     this.x.release();
-    this.env.telemetry.cancelledWaiting(this.route, this.protocol, performance.now() - this.#since);
+    this.env.telemetry.cancelledWaiting(this.route, this.protocol, this.x.headers, clientLeft(), this.#since);
     this.#log(Code.Canceled);
   }
 

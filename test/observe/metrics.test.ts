@@ -4,7 +4,7 @@
 // deadline, cancellation, open streams and unknown paths; OpenMetrics by
 // Accept; runtime metrics; and a proxy route with its upstream's metrics.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import http2 from "node:http2";
 import os from "node:os";
 import path from "node:path";
@@ -216,6 +216,37 @@ describe("metrics of calls, per route, protocol and code", () => {
     const s = await scrape(base);
     assert.equal(value(s, "grpc_server_handled_total", { grpc_service: "_OTHER", grpc_method: "_OTHER", protocol: "connect", grpc_code: "Unimplemented" }), 3);
     assert.ok(!s.some((x) => x.labels.grpc_service?.startsWith("nope")));
+  });
+
+  test("unknown paths are rejected under grpc_type=\"unknown\", a value README lists; the raw path is never a label", async () => {
+    const odd = "/zz.v9.Made_Up/Name_" + "x".repeat(40);
+    const other = { grpc_service: "_OTHER", grpc_method: "_OTHER", grpc_type: "unknown" };
+    const before = await scrape(base);
+    const rejected = (samples: Sample[], protocol: string) => value(samples, "sluice_rpc_rejected_total", { ...other, protocol });
+    // A method the served service does not have, and services not served, over gRPC and Connect.
+    for (const p of [`/${service}/NoSuchMethod`, odd]) {
+      const session = http2.connect(gw.url);
+      await new Promise<void>((resolve, reject) => {
+        const stream = session.request({ ":method": "POST", ":path": p, "content-type": "application/grpc", te: "trailers" });
+        stream.on("response", (h) => assert.equal(h["grpc-status"], String(Code.Unimplemented)));
+        stream.on("error", reject);
+        stream.on("close", resolve);
+        stream.resume();
+        stream.end(envelope(new Uint8Array(0)));
+      });
+      session.close();
+    }
+    assert.equal((await fetch(`${gw.url}${odd}2`, { method: "POST", headers: { "content-type": "application/proto" }, body: new Uint8Array(0) })).status, 404);
+    const s = await scrape(base);
+    assert.equal(rejected(s, "grpc") - rejected(before, "grpc"), 2);
+    assert.equal(rejected(s, "connect") - rejected(before, "connect"), 1);
+    assert.ok(!s.some((x) => Object.values(x.labels).some((v) => v.includes("Made_Up") || v.includes("NoSuchMethod"))), "no label holds a raw path");
+    // Every grpc_type the scrape has is one README's Labels paragraph lists.
+    const readme = readFileSync(path.join(root, "README.md"), "utf8");
+    const listed = /`grpc_type` \(([^)]*)\)/.exec(readme)?.[1] ?? "";
+    const types = new Set(s.filter((x) => x.labels.grpc_type !== undefined).map((x) => x.labels.grpc_type!));
+    assert.ok(types.has("unknown"));
+    for (const t of types) assert.ok(listed.includes(`\`${t}\``), `README's grpc_type list (${listed}) names ${t}`);
   });
 
   test("OpenMetrics when the Accept header asks for it", async () => {

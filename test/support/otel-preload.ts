@@ -20,8 +20,13 @@ export interface SpanRecord {
   parentSpanId: string | undefined;
   attributes: Record<string, unknown>;
   events: { name: string; attributes: Record<string, unknown> }[];
-  status: { code: number };
+  status: { code: number; message?: string };
+  /** Start and end, in milliseconds since the epoch (fractional). */
+  startMs: number;
+  endMs: number;
 }
+
+const ms = ([s, ns]: [number, number]) => s * 1000 + ns / 1e6;
 
 process.on("exit", () => {
   const spans: SpanRecord[] = exporter.getFinishedSpans().map((s) => ({
@@ -32,7 +37,9 @@ process.on("exit", () => {
     parentSpanId: s.parentSpanContext?.spanId,
     attributes: { ...s.attributes },
     events: s.events.map((e) => ({ name: e.name, attributes: { ...e.attributes } })),
-    status: { code: s.status.code },
+    status: { code: s.status.code, ...(s.status.message !== undefined ? { message: s.status.message } : {}) },
+    startMs: ms(s.startTime),
+    endMs: ms(s.endTime),
   }));
   writeFileSync(process.env.SLUICE_TEST_SPANS!, JSON.stringify(spans));
 });
