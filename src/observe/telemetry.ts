@@ -41,13 +41,6 @@ export class Telemetry {
   /** The services served now (tracing only): a refused path of one of them names its service. */
   #services: ReadonlySet<string> = new Set();
 
-  /**
-   * When the call about to run (a QueuedCall sets it around call.run())
-   * arrived, if it waited in its route's queue; its span then starts there.
-   * Set here, not passed through run(), so that a call that never queued
-   * carries no extra argument through the call engines.
-   */
-  queuedSince: number | undefined;
 
   constructor(opts: TelemetryOptions, upstreams: UpstreamRegistry, limits: GatewayLimits) {
     this.tracing = opts.tracing;
@@ -67,14 +60,15 @@ export class Telemetry {
   /**
    * The observer of a call that starts now on `route`, or undefined when
    * nothing is observed. Untraced calls share their route's CallStats;
-   * only a traced call allocates (its span).
+   * only a traced call allocates (its span, which starts at `queuedSince`
+   * for a call that waited in its route's queue).
    */
-  serverCall(route: Route, protocol: RpcProtocol, headers: IncomingHttpHeaders): CallObserver | undefined {
+  serverCall(route: Route, protocol: RpcProtocol, headers: IncomingHttpHeaders, queuedSince?: number): CallObserver | undefined {
     const stats = route.stats?.of(protocol);
     stats?.start();
     if (this.tracing) {
       const tracer = registeredTracer();
-      if (tracer !== undefined) return new TracedCall(tracer, spanTarget(route), protocol, headers, stats, this.queuedSince);
+      if (tracer !== undefined) return new TracedCall(tracer, spanTarget(route), protocol, headers, stats, queuedSince);
     }
     return stats;
   }

@@ -172,11 +172,11 @@ export class FunctionCall implements ContextSource, DueCall, MessageSink {
   // --- Lifecycle ------------------------------------------------------
 
   /** Runs the call; `query` carries a Connect GET request's message. */
-  run(query?: QueryMessage): void {
+  run(query?: QueryMessage, queuedSince?: number): void {
     const x = this.#x;
     const env = this.#env;
     env.inFlight.begin(this);
-    this.#obs = env.telemetry.serverCall(this.#route, this.#wire.protocol, x.headers);
+    this.#obs = env.telemetry.serverCall(this.#route, this.#wire.protocol, x.headers, queuedSince);
     x.onClientGone(() => this.#abortWith(clientGone(), false));
     if (x.authority === undefined) {
       return this.#fail(new ConnectError("malformed request: unable to determine request authority", Code.InvalidArgument));

@@ -16,7 +16,8 @@ const clientLeft = sharedError(() => new ConnectError("the client cancelled the 
 
 /** What waits: a function call or a proxy call, not yet run. */
 export interface WaitingCall {
-  run(query?: QueryMessage): void;
+  /** `queuedSince`: when the call arrived, for a call that waited in its route's queue (its span starts then). */
+  run(query?: QueryMessage, queuedSince?: number): void;
   abort(error: ConnectError): void;
 }
 
@@ -86,14 +87,7 @@ export class QueuedCall implements AdmissionWaiter {
     }
     clearTimeout(this.#deadline);
     this.#state = "running";
-    // The call's span (made in run()) starts at the call's arrival.
-    const telemetry = this.env.telemetry;
-    telemetry.queuedSince = this.#since;
-    try {
-      this.call.run(this.query);
-    } finally {
-      telemetry.queuedSince = undefined;
-    }
+    this.call.run(this.query, this.#since);
   }
 
   /** Refused before running: answered in the call's protocol, as errors before a call starts are. */

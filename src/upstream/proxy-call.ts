@@ -143,12 +143,12 @@ export class ProxyCall implements DueCall {
   }
 
   /** Runs the call; `query` carries a Connect GET request's message. */
-  run(query?: QueryMessage): void {
+  run(query?: QueryMessage, queuedSince?: number): void {
     const x = this.#x;
     const env = this.#env;
     env.inFlight.begin(this);
     const route = this.#route;
-    const obs = (this.#obs = env.telemetry.serverCall(route, this.#wire.protocol, x.headers));
+    const obs = (this.#obs = env.telemetry.serverCall(route, this.#wire.protocol, x.headers, queuedSince));
     x.onClientGone(() => this.#abortWith(clientGone(), false));
     const wire = this.#wire;
     const rawTimeout = headerValue(x.headers[wire.timeoutHeader]);
