@@ -54,6 +54,7 @@ export class DevLoop {
       },
     });
     gateway.registry.hold = (file) => this.#hold(file);
+    gateway.registry.stillPresent = (file) => this.#watcher.present(file);
   }
 
   get #log(): Gateway["log"] {

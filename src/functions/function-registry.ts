@@ -34,6 +34,16 @@ export class FunctionRegistry {
    */
   hold: ((file: string) => SluiceError | undefined) | undefined;
 
+  /**
+   * Consulted by `reload()` for a served file that is not on disk: true
+   * keeps it serving. Dev's watcher says true for a file it has seen gone
+   * for less than its removal grace (a delete-then-create save, a folder
+   * being swapped) or not seen gone yet, so that a reload another file set
+   * off in that moment does not drop it; the watcher reports the file
+   * removed once the grace is over, and that reload drops it.
+   */
+  stillPresent: ((file: string) => boolean) | undefined;
+
   constructor(
     readonly functionsDir: string,
     private readonly bundleDir: string,
@@ -75,11 +85,17 @@ export class FunctionRegistry {
       const held = this.hold?.(f);
       return held ? Promise.resolve({ ok: false, file: f, inputs: [f], error: held }) : loadFunctionFile(f, this.functionsDir, this.bundleDir);
     }));
-    return this.#check(previous, outcomes);
+    const onDisk = new Set(files);
+    const goneForNow = [...previous.values()].filter((fn) => !onDisk.has(fn.file) && this.stillPresent?.(fn.file) === true);
+    return this.#check(previous, outcomes, goneForNow);
   }
 
-  /** Keeps what loaded, and refuses conflicts between files. */
-  #check(previous: Map<string, LoadedFunction>, outcomes: LoadOutcome[]): { next: Map<string, LoadedFunction>; errors: SluiceError[]; failed: ReloadReport["failed"] } {
+  /**
+   * Keeps what loaded, and refuses conflicts between files. A file gone for
+   * now keeps serving unless another file now serves what it served: then
+   * it was moved or renamed, and the new name wins at once.
+   */
+  #check(previous: Map<string, LoadedFunction>, outcomes: LoadOutcome[], goneForNow: LoadedFunction[] = []): { next: Map<string, LoadedFunction>; errors: SluiceError[]; failed: ReloadReport["failed"] } {
     const errors: SluiceError[] = [];
     const failed: ReloadReport["failed"] = [];
     const next = new Map<string, LoadedFunction>();
@@ -105,6 +121,9 @@ export class FunctionRegistry {
         if (prev) next.set(file, prev);
         else next.delete(file);
       }
+    }
+    for (const fn of goneForNow) {
+      if (checkConflicts([...next.values(), fn], this.reservedServices).errors.length === 0) next.set(fn.file, fn);
     }
     return { next, errors, failed };
   }
