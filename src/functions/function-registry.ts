@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { sluiceError, type SluiceError } from "../errors.js";
 import { checkConflicts } from "./check-conflicts.js";
+import { FunctionBundler } from "./bundle-functions.js";
 import { findFunctionFiles } from "./find-function-files.js";
 import { loadFunctionFile, type LoadedFunction, type LoadOutcome } from "./load-function-file.js";
 import { loadPrebuiltFunction, type PrebuiltFunction } from "./load-prebuilt-function.js";
@@ -44,13 +45,17 @@ export class FunctionRegistry {
    */
   stillPresent: ((file: string) => boolean) | undefined;
 
+  readonly #bundler: FunctionBundler;
+
   constructor(
     readonly functionsDir: string,
-    private readonly bundleDir: string,
+    bundleDir: string,
     private readonly reservedServices: ReadonlyMap<string, "built-in" | "proxy">,
     /** A built artifact's functions: imported as they are, never bundled. */
     private readonly prebuilt?: PrebuiltFunction[],
-  ) {}
+  ) {
+    this.#bundler = new FunctionBundler(functionsDir, bundleDir);
+  }
 
   list(): LoadedFunction[] {
     return [...this.#current.values()];
@@ -81,9 +86,14 @@ export class FunctionRegistry {
       return { next: previous, errors: [sluiceError("SLUICE_FUNCTIONS_DIR_MISSING", { dir })], failed: [] };
     }
     const files = await findFunctionFiles(this.functionsDir);
+    // Held files are bundled too, only not imported: leaving them out would
+    // change how the modules they share with other files are split.
+    const builds = await this.#bundler.bundle(files);
     const outcomes = await Promise.all(files.map((f): Promise<LoadOutcome> => {
+      const built = builds.get(f) ?? { ok: false, message: "not bundled", inputs: [f] };
       const held = this.hold?.(f);
-      return held ? Promise.resolve({ ok: false, file: f, inputs: [f], error: held }) : loadFunctionFile(f, this.functionsDir, this.bundleDir);
+      if (held) return Promise.resolve({ ok: false, file: f, inputs: built.ok ? built.bundle.inputs : built.inputs, error: held });
+      return loadFunctionFile(f, built);
     }));
     const onDisk = new Set(files);
     const goneForNow = [...previous.values()].filter((fn) => !onDisk.has(fn.file) && this.stillPresent?.(fn.file) === true);
