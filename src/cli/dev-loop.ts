@@ -97,7 +97,7 @@ export class DevLoop {
     }
   }
 
-  /** The function file an error's stack passes through first, and where in it (or in a helper it imports). */
+  /** The first function file, or helper one imports, that an error's stack passes through, and where. */
   #thrownIn(err: unknown): { file: string; at: string } | undefined {
     const stack = err instanceof Error && typeof err.stack === "string" ? err.stack : "";
     const served = this.#gateway.registry.list();
@@ -108,8 +108,9 @@ export class DevLoop {
       const at = `${this.#show(file)}:${frame[2]}:${frame[3]}`;
       const own = served.find((fn) => fn.file === file);
       if (own) return { file: own.displayPath, at: `at ${at}` };
-      const importer = served.find((fn) => fn.inputs.includes(file) && !file.includes(`${path.sep}node_modules${path.sep}`));
-      if (importer) return { file: importer.displayPath, at: `at ${at}, which it imports` };
+      if (file.includes(`${path.sep}node_modules${path.sep}`)) continue;
+      const importers = served.filter((fn) => fn.inputs.includes(file));
+      if (importers.length > 0) return { file: this.#show(file), at: `at ${at} (imported by ${importers.map((fn) => fn.displayPath).join(", ")})` };
     }
     return undefined;
   }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as esbuild from "esbuild";
@@ -42,6 +42,8 @@ export class FunctionBundler {
   async bundle(files: string[]): Promise<Map<string, FunctionBuild>> {
     // Imported on first use: a built artifact never bundles, and runs where esbuild is not installed.
     const api = await import("esbuild");
+    // esbuild names files by their real paths: a symlinked functions folder must still match.
+    const real = realPaths(files);
     const builds = new Map<string, FunctionBuild>();
     let good = files;
     let run = await this.#splitBuild(api, good);
@@ -50,7 +52,7 @@ export class FunctionBundler {
       for (const [file, r] of alone) if (!r.ok) builds.set(file, r);
       good = files.filter((f) => !builds.has(f));
       // Only what the files that build import: a broken helper nobody imports now must not fail the run.
-      this.#helpers = new Set(alone.flatMap(([, r]) => (r.ok ? r.inputs : [])).filter((f) => isHelper(f, files)));
+      this.#helpers = new Set(alone.flatMap(([, r]) => (r.ok ? r.inputs : [])).filter((f) => isHelper(f, real)));
       run = good.length === 0 ? { result: undefined } : await this.#splitBuild(api, good);
       if ("failed" in run) {
         for (const f of good) builds.set(f, { ok: false, message: run.failed, inputs: [f] });
@@ -59,7 +61,7 @@ export class FunctionBundler {
     }
     let result = run.result;
     if (result) {
-      const found = localInputs(result).filter((f) => isHelper(f, files));
+      const found = localInputs(result).filter((f) => isHelper(f, real));
       if (found.some((f) => !this.#helpers.has(f))) {
         // New helpers: once more with them as entry points, so their chunks are their own from the start.
         this.#helpers = new Set(found);
@@ -67,14 +69,15 @@ export class FunctionBundler {
         if ("result" in again && again.result) result = again.result;
       }
       this.#helpers = new Set(found);
-      for (const [file, b] of await this.#write(result, good)) builds.set(file, b);
+      for (const [file, b] of await this.#write(result, good, real)) builds.set(file, b);
     }
     return builds;
   }
 
   async #splitBuild(api: typeof esbuild, files: string[]): Promise<{ result: esbuild.BuildResult<{ write: false; metafile: true }> | undefined } | { failed: string }> {
     if (files.length === 0) return { result: undefined };
-    const helpers = [...this.#helpers].filter((f) => !files.includes(f) && existsSync(f));
+    const real = realPaths(files);
+    const helpers = [...this.#helpers].filter((f) => !real.has(f) && existsSync(f));
     try {
       const result = await api.build({
         ...sharedOptions,
@@ -95,14 +98,14 @@ export class FunctionBundler {
   }
 
   /** Writes the chunks and the function files' modules; returns each function file's bundle. */
-  async #write(result: esbuild.BuildResult<{ write: false; metafile: true }>, files: string[]): Promise<Map<string, FunctionBuild>> {
+  async #write(result: esbuild.BuildResult<{ write: false; metafile: true }>, files: string[], real: Map<string, string>): Promise<Map<string, FunctionBuild>> {
     const cwd = process.cwd();
-    const wanted = new Set(files);
     const outputs = result.metafile.outputs;
     const byPath = new Map(result.outputFiles.map((f) => [f.path, f]));
     const entryOf = new Map<string, string>();
     for (const [out, meta] of Object.entries(outputs)) {
-      if (meta.entryPoint !== undefined && wanted.has(path.resolve(cwd, meta.entryPoint))) entryOf.set(path.resolve(cwd, meta.entryPoint), out);
+      const file = meta.entryPoint === undefined ? undefined : real.get(path.resolve(cwd, meta.entryPoint));
+      if (file !== undefined) entryOf.set(file, out);
     }
     const builds = new Map<string, FunctionBuild>();
     const written = new Set<string>();
@@ -173,8 +176,20 @@ function localInputs(result: esbuild.BuildResult<{ metafile: true }>): string[] 
   return Object.keys(result.metafile.inputs).map((p) => path.resolve(cwd, p));
 }
 
-function isHelper(file: string, functionFiles: string[]): boolean {
-  return ownChunk.test(file) && !file.endsWith(".d.ts") && !file.includes(`${path.sep}node_modules${path.sep}`) && !functionFiles.includes(file);
+/** Real path → the path as given, for each file. */
+function realPaths(files: string[]): Map<string, string> {
+  return new Map(files.map((f) => {
+    try {
+      return [realpathSync(f), f] as const;
+    } catch {
+      return [f, f] as const;
+    }
+  }));
+}
+
+/** A local module to make an entry point of its own: not a function file, not a package. */
+function isHelper(file: string, functionFiles: Map<string, string>): boolean {
+  return ownChunk.test(file) && !file.endsWith(".d.ts") && !file.includes(`${path.sep}node_modules${path.sep}`) && !functionFiles.has(file);
 }
 
 async function messageOf(api: typeof esbuild, e: unknown): Promise<string> {
