@@ -189,8 +189,9 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | unde
     // An exception nobody caught leaves the process in an unknown state:
     // drain what can be drained, then exit 1 so the supervisor restarts it.
     process.on("uncaughtException", (err) => {
+      // In dev, an author's mistake does not end the session (see DevLoop).
+      if (dev) return dev.uncaughtException(err);
       gateway.log.fatal({ err }, "uncaught exception; draining and exiting");
-      void dev?.close();
       gateway.shutdown().finally(() => resolve(1));
     });
     let signals = 0;

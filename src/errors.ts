@@ -61,8 +61,8 @@ const catalogue = {
     `cannot type-check function files: ${p.reason}; install TypeScript (npm install --save-dev typescript) or set typeCheck to "off"`,
   SLUICE_GENERATE_FAILED: (p: { command: string; output: string }) =>
     `code generation failed (${p.command}):\n${p.output}\nFix the .proto file; the functions keep serving the code generated before`,
-  SLUICE_FUNCTION_IMPORT_FAILED: (p: { file: string; reason: string }) =>
-    `${p.file}: threw while being loaded: ${p.reason}\nCode at the top level of a function file runs at load; move work that can fail into the handler`,
+  SLUICE_FUNCTION_IMPORT_FAILED: (p: { file: string; reason: string; hint?: string }) =>
+    `${p.file}: threw while being loaded: ${p.reason}\n${p.hint ?? "Code at the top level of a function file runs at load; move work that can fail into the handler"}`,
   SLUICE_FUNCTION_NO_DEFAULT_EXPORT: (p: { file: string }) =>
     `${p.file}: has no default export; end the file with "export default defineFunction({ service, implementation })" (import defineFunction from "sluice"), or prefix the file name with "_" if it is a helper and not a function`,
   SLUICE_FUNCTION_NOT_DEFINED: (p: { file: string; got: string }) =>

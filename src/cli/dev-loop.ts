@@ -54,6 +54,7 @@ export class DevLoop {
       },
     });
     gateway.registry.hold = (file) => this.#hold(file);
+    gateway.registry.stillPresent = (file) => this.#watcher.present(file);
   }
 
   get #log(): Gateway["log"] {
@@ -72,6 +73,46 @@ export class DevLoop {
     this.#printFailures(report);
     this.#watcher.rescan();
     return [];
+  }
+
+  /**
+   * An exception nobody caught (a handler's timer or callback threw): logs
+   * it with the function file it came from, and keeps serving.
+   *
+   * `start` drains and exits so that its supervisor restarts it; dev has no
+   * such supervisor (the pretty-log parent is there only for pretty logs,
+   * and JSON logs run without it), and restarting would drop every open
+   * stream, the port for a moment, and the warm type checker, for what is
+   * almost always a mistake in one function's code: the state in doubt is
+   * that function's, and the next save of the file replaces it. So dev keeps
+   * the process and the functions as they are, and says where it came from.
+   */
+  uncaughtException(err: unknown): void {
+    const where = this.#thrownIn(err);
+    const fix = "sluice dev keeps serving (start would drain and exit 1): fix the code, and the next save reloads it";
+    if (where) {
+      this.#log.error({ err, file: where.file }, `${where.file}: uncaught exception ${where.at}; ${fix}`);
+    } else {
+      this.#log.error({ err }, `uncaught exception, not thrown by a function file; ${fix}, or restart sluice dev if the gateway misbehaves`);
+    }
+  }
+
+  /** The first function file, or helper one imports, that an error's stack passes through, and where. */
+  #thrownIn(err: unknown): { file: string; at: string } | undefined {
+    const stack = err instanceof Error && typeof err.stack === "string" ? err.stack : "";
+    const served = this.#gateway.registry.list();
+    for (const line of stack.split("\n")) {
+      const frame = /^\s+at (?:.*\()?(?:file:\/\/)?(\/[^():]+|[A-Za-z]:\\[^():]+):(\d+):(\d+)\)?$/.exec(line);
+      if (!frame) continue;
+      const file = path.resolve(frame[1]!);
+      const at = `${this.#show(file)}:${frame[2]}:${frame[3]}`;
+      const own = served.find((fn) => fn.file === file);
+      if (own) return { file: own.displayPath, at: `at ${at}` };
+      if (file.includes(`${path.sep}node_modules${path.sep}`)) continue;
+      const importers = served.filter((fn) => fn.inputs.includes(file));
+      if (importers.length > 0) return { file: this.#show(file), at: `at ${at} (imported by ${importers.map((fn) => fn.displayPath).join(", ")})` };
+    }
+    return undefined;
   }
 
   async close(): Promise<void> {

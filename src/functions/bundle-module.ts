@@ -3,6 +3,7 @@ import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as esbuild from "esbuild";
+import { importMetaDefines, sourceImportMeta } from "./source-import-meta.js";
 
 export interface Bundle {
   /** file: URL of the bundle on disk, ready for `import()`. */
@@ -23,7 +24,8 @@ export interface Bundle {
  * unchanged file keeps its URL, its module instance and its state.
  * Packages (bare imports such as "sluice" or "@connectrpc/connect") stay
  * external and are resolved by Node from `outDir`, which therefore has to be
- * inside the project.
+ * inside the project. `import.meta.url` in each bundled module names its
+ * source file (source-import-meta.ts).
  */
 export async function bundleModule(
   file: string,
@@ -48,6 +50,8 @@ export async function bundleModule(
       packages: "external",
       sourcemap: "inline",
       sourcesContent: false,
+      define: importMetaDefines,
+      plugins: [sourceImportMeta],
       logLevel: "silent",
     });
   } catch (e) {
@@ -73,7 +77,7 @@ export async function bundleModule(
 }
 
 /** Writes content-addressed files atomically, and only once. */
-async function writeOnce(target: string, contents: Uint8Array): Promise<void> {
+export async function writeOnce(target: string, contents: Uint8Array): Promise<void> {
   try {
     await stat(target);
     return;

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { sluiceError, type SluiceError } from "../errors.js";
 import { checkConflicts } from "./check-conflicts.js";
+import { FunctionBundler } from "./bundle-functions.js";
 import { findFunctionFiles } from "./find-function-files.js";
 import { loadFunctionFile, type LoadedFunction, type LoadOutcome } from "./load-function-file.js";
 import { loadPrebuiltFunction, type PrebuiltFunction } from "./load-prebuilt-function.js";
@@ -34,13 +35,27 @@ export class FunctionRegistry {
    */
   hold: ((file: string) => SluiceError | undefined) | undefined;
 
+  /**
+   * Consulted by `reload()` for a served file that is not on disk: true
+   * keeps it serving. Dev's watcher says true for a file it has seen gone
+   * for less than its removal grace (a delete-then-create save, a folder
+   * being swapped) or not seen gone yet, so that a reload another file set
+   * off in that moment does not drop it; the watcher reports the file
+   * removed once the grace is over, and that reload drops it.
+   */
+  stillPresent: ((file: string) => boolean) | undefined;
+
+  readonly #bundler: FunctionBundler;
+
   constructor(
     readonly functionsDir: string,
-    private readonly bundleDir: string,
+    bundleDir: string,
     private readonly reservedServices: ReadonlyMap<string, "built-in" | "proxy">,
     /** A built artifact's functions: imported as they are, never bundled. */
     private readonly prebuilt?: PrebuiltFunction[],
-  ) {}
+  ) {
+    this.#bundler = new FunctionBundler(functionsDir, bundleDir);
+  }
 
   list(): LoadedFunction[] {
     return [...this.#current.values()];
@@ -71,15 +86,26 @@ export class FunctionRegistry {
       return { next: previous, errors: [sluiceError("SLUICE_FUNCTIONS_DIR_MISSING", { dir })], failed: [] };
     }
     const files = await findFunctionFiles(this.functionsDir);
+    // Held files are bundled too, only not imported: leaving them out would
+    // change how the modules they share with other files are split.
+    const builds = await this.#bundler.bundle(files);
     const outcomes = await Promise.all(files.map((f): Promise<LoadOutcome> => {
+      const built = builds.get(f) ?? { ok: false, message: "not bundled", inputs: [f] };
       const held = this.hold?.(f);
-      return held ? Promise.resolve({ ok: false, file: f, inputs: [f], error: held }) : loadFunctionFile(f, this.functionsDir, this.bundleDir);
+      if (held) return Promise.resolve({ ok: false, file: f, inputs: built.ok ? built.bundle.inputs : built.inputs, error: held });
+      return loadFunctionFile(f, built);
     }));
-    return this.#check(previous, outcomes);
+    const onDisk = new Set(files);
+    const goneForNow = [...previous.values()].filter((fn) => !onDisk.has(fn.file) && this.stillPresent?.(fn.file) === true);
+    return this.#check(previous, outcomes, goneForNow);
   }
 
-  /** Keeps what loaded, and refuses conflicts between files. */
-  #check(previous: Map<string, LoadedFunction>, outcomes: LoadOutcome[]): { next: Map<string, LoadedFunction>; errors: SluiceError[]; failed: ReloadReport["failed"] } {
+  /**
+   * Keeps what loaded, and refuses conflicts between files. A file gone for
+   * now keeps serving unless another file now serves what it served: then
+   * it was moved or renamed, and the new name wins at once.
+   */
+  #check(previous: Map<string, LoadedFunction>, outcomes: LoadOutcome[], goneForNow: LoadedFunction[] = []): { next: Map<string, LoadedFunction>; errors: SluiceError[]; failed: ReloadReport["failed"] } {
     const errors: SluiceError[] = [];
     const failed: ReloadReport["failed"] = [];
     const next = new Map<string, LoadedFunction>();
@@ -105,6 +131,9 @@ export class FunctionRegistry {
         if (prev) next.set(file, prev);
         else next.delete(file);
       }
+    }
+    for (const fn of goneForNow) {
+      if (checkConflicts([...next.values(), fn], this.reservedServices).errors.length === 0) next.set(fn.file, fn);
     }
     return { next, errors, failed };
   }

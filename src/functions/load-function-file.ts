@@ -1,6 +1,6 @@
 import path from "node:path";
 import { sluiceError, type SluiceError } from "../errors.js";
-import { bundleModule } from "./bundle-module.js";
+import type { FunctionBuild } from "./bundle-functions.js";
 import { validateDefinition, type ValidFunction } from "./validate-definition.js";
 
 /** One function file, compiled, imported and validated. */
@@ -20,16 +20,14 @@ export type LoadOutcome =
   | { ok: false; file: string; inputs: string[]; error: SluiceError };
 
 /**
- * Loads one function file: bundles it (and the local files it imports) into
- * `bundleDir`, imports the bundle, and validates its default export.
+ * Loads one function file from what bundling made of it (bundle-functions.ts):
+ * imports its module and validates its default export.
  */
-export async function loadFunctionFile(file: string, functionsDir: string, bundleDir: string): Promise<LoadOutcome> {
+export async function loadFunctionFile(file: string, built: FunctionBuild): Promise<LoadOutcome> {
   const displayPath = path.relative(process.cwd(), file) || file;
-  const outDir = path.join(bundleDir, path.dirname(path.relative(functionsDir, file)));
-  const built = await bundleModule(file, outDir);
   if (!built.ok) {
     const hint = missingGeneratedImport(built.message);
-    return { ok: false, file, inputs: [file], error: sluiceError("SLUICE_FUNCTION_BUILD_FAILED", { file: displayPath, reason: built.message, ...(hint ? { hint } : {}) }) };
+    return { ok: false, file, inputs: built.inputs, error: sluiceError("SLUICE_FUNCTION_BUILD_FAILED", { file: displayPath, reason: built.message, ...(hint ? { hint } : {}) }) };
   }
   const { url, hash, inputs } = built.bundle;
   let namespace: Record<string, unknown>;

@@ -85,6 +85,16 @@ export class FunctionWatcher {
     await this.#syncFolderWatchers(folders);
   }
 
+  /**
+   * Whether the last scan counted `file` as there: it was, or it has been
+   * gone for less than removalGraceMs. Whoever reads the folder between
+   * scans (a reload) should treat such a file as still there: if it is
+   * really gone, a later scan reports it removed.
+   */
+  present(file: string): boolean {
+    return this.#tracked.has(file);
+  }
+
   /** Scans now (after a reload changed what is tracked, for instance). */
   rescan(): void {
     this.#schedule(0);
