@@ -3,8 +3,7 @@ import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as esbuild from "esbuild";
-import { writeOnce, type Bundle } from "./bundle-module.js";
-import { importMetaDefines, sourceImportMeta } from "./source-import-meta.js";
+import { bundleOptions, writeOnce, type Bundle } from "./bundle-module.js";
 
 /** What bundling did with one function file. */
 export type FunctionBuild =
@@ -80,7 +79,7 @@ export class FunctionBundler {
     const helpers = [...this.#helpers].filter((f) => !real.has(f) && existsSync(f));
     try {
       const result = await api.build({
-        ...sharedOptions,
+        ...bundleOptions,
         entryPoints: [...files, ...helpers.map((f, i) => ({ in: f, out: `_helpers/${i}` }))],
         outdir: this.outDir,
         outbase: this.functionsDir,
@@ -146,25 +145,11 @@ export class FunctionBundler {
   }
 }
 
-/** What every bundle of function code is built with (bundle-module.ts builds one file alike). */
-const sharedOptions = {
-  bundle: true,
-  format: "esm",
-  platform: "node",
-  target: "node20",
-  // Packages (bare imports such as "sluice") stay imports, resolved by Node from the cache folder inside the project.
-  packages: "external",
-  sourcemap: "inline",
-  sourcesContent: false,
-  define: importMetaDefines,
-  plugins: [sourceImportMeta],
-  logLevel: "silent",
-} satisfies esbuild.BuildOptions;
 
 /** Bundles one file alone, writing nothing: whether it builds, and from what. */
 async function buildAlone(api: typeof esbuild, file: string): Promise<{ ok: true; inputs: string[] } | { ok: false; message: string; inputs: string[] }> {
   try {
-    const result = await api.build({ ...sharedOptions, sourcemap: false, entryPoints: [file], outdir: "/", write: false, metafile: true });
+    const result = await api.build({ ...bundleOptions, sourcemap: false, entryPoints: [file], outdir: "/", write: false, metafile: true });
     return { ok: true, inputs: localInputs(result) };
   } catch (e) {
     return { ok: false, message: await messageOf(api, e), inputs: [file] };

@@ -14,6 +14,21 @@ export interface Bundle {
   inputs: string[];
 }
 
+/** What every bundle of function code (and the config file) is built with. */
+export const bundleOptions = {
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  // Packages (bare imports such as "sluice") stay imports, resolved by Node from the cache folder inside the project.
+  packages: "external",
+  sourcemap: "inline",
+  sourcesContent: false,
+  define: importMetaDefines,
+  plugins: [sourceImportMeta],
+  logLevel: "silent",
+} satisfies esbuild.BuildOptions;
+
 /**
  * Compiles one TypeScript or JavaScript module and the local files it
  * imports into a single ESM file under `outDir`, named by content hash.
@@ -38,22 +53,7 @@ export async function bundleModule(
   const esbuild = await import("esbuild");
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
-    result = await esbuild.build({
-      entryPoints: [file],
-      outfile: outFile,
-      bundle: true,
-      write: false,
-      metafile: true,
-      format: "esm",
-      platform: "node",
-      target: "node20",
-      packages: "external",
-      sourcemap: "inline",
-      sourcesContent: false,
-      define: importMetaDefines,
-      plugins: [sourceImportMeta],
-      logLevel: "silent",
-    });
+    result = await esbuild.build({ ...bundleOptions, entryPoints: [file], outfile: outFile, write: false, metafile: true });
   } catch (e) {
     const errors = (e as { errors?: esbuild.Message[] }).errors;
     if (!errors) return { ok: false, message: e instanceof Error ? e.message : String(e) };
