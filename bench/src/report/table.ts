@@ -151,12 +151,13 @@ export function formatResults(r: BenchResults, style: TableStyle): string {
   ));
 
   if (r.stalledLoad && r.stalledLoad.length > 0) {
-    parts.push(h(`Stalled consumers beside a normal client (Sluice; ${r.stalledLoad[0]!.calls} sequential unary calls on their own connection, before and during the stall)`));
+    parts.push(h(`Stalled consumers beside a normal client (Sluice; ${r.stalledLoad[0]!.calls} sequential unary calls on their own connection, before the stall and once the stalled streams' buffers are full)`));
     parts.push(formatTable(
-      ["client stops", "streams", "RSS idle → peak MB", "RSS growth MB (target)", "normal p50 ms unloaded → stalled", "normal p99 ms unloaded → stalled", "p99 ×", "streams still open"],
+      ["client stops", "streams", "buffers full after s", "RSS idle → peak MB", "RSS growth MB (target)", "normal p50 ms unloaded → stalled", "normal p99 ms unloaded → stalled", "p99 ×", "streams still open"],
       r.stalledLoad.map((s) => [
         s.mode === "socket" ? "reading its socket (2 GiB windows)" : "consuming its streams (default windows)",
         num(s.streams),
+        s.fillMs === undefined ? "–" : num(s.fillMs / 1000, 1),
         `${num(s.rssIdleMb)} → ${num(s.rssPeakMb)}`,
         `${num(s.rssGrowthMb, 1)} (< ${num(s.targetGrowthMb)})${s.rssGrowthMb < s.targetGrowthMb ? "" : " MISSED"}`,
         `${num(s.unloaded.p50Ms, 2)} → ${num(s.stalled.p50Ms, 2)}`,
