@@ -1,4 +1,6 @@
+import type { IncomingHttpHeaders } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { headerValue } from "./metadata.js";
 
 /** A client's deadline as sent, or why it could not be read. */
 export type ParsedTimeout = { ms: number | undefined; error?: undefined } | { ms?: undefined; error: ConnectError };
@@ -25,6 +27,12 @@ export function parseConnectTimeout(value: string | undefined): ParsedTimeout {
     return { error: new ConnectError(`protocol error: invalid connect timeout value: ${value}`, Code.InvalidArgument) };
   }
   return { ms: Number(value) };
+}
+
+/** The deadline a call's client sent in its protocol's timeout header (grpc-timeout or connect-timeout-ms). */
+export function readClientTimeout(headers: IncomingHttpHeaders, timeoutHeader: string): ParsedTimeout {
+  const raw = headerValue(headers[timeoutHeader]);
+  return timeoutHeader === "grpc-timeout" ? parseGrpcTimeout(raw) : parseConnectTimeout(raw);
 }
 
 /** grpc-timeout allows at most 8 digits; switch to coarser units above that. */

@@ -15,7 +15,7 @@ import { compressedFlag, encodeEnvelope, envelopeHeaderBytes, writeEnvelopeHeade
 import { connectUnaryError } from "../protocol/connect/connect-wire.js";
 import type { RequestType } from "../protocol/content-type.js";
 import { copyMetadata, headerValue, isEmptyMetadata } from "../protocol/metadata.js";
-import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
+import { readClientTimeout } from "../protocol/timeout.js";
 import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "./call-env.js";
 import type { Exchange } from "./exchange.js";
@@ -184,8 +184,7 @@ export class FunctionCall implements ContextSource, DueCall, MessageSink {
     const route = this.#route;
     const wire = this.#wire;
 
-    const rawTimeout = headerValue(x.headers[wire.timeoutHeader]);
-    const timeout = wire.timeoutHeader === "grpc-timeout" ? parseGrpcTimeout(rawTimeout) : parseConnectTimeout(rawTimeout);
+    const timeout = readClientTimeout(x.headers, wire.timeoutHeader);
     if (timeout.error) return this.#fail(timeout.error);
     const { maxMs, defaultMs } = route.deadline;
     let deadlineMs: number;

@@ -6,7 +6,7 @@ import { queued, type AdmissionWaiter } from "../limits/admission.js";
 import { timedOut } from "../limits/call-due.js";
 import type { RpcProtocol } from "../protocol/content-type.js";
 import { headerValue } from "../protocol/metadata.js";
-import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
+import { readClientTimeout } from "../protocol/timeout.js";
 import type { CallEnv } from "./call-env.js";
 import { answerEarlyError } from "./early-answer.js";
 import type { Exchange } from "./exchange.js";
@@ -130,9 +130,7 @@ export class QueuedCall implements AdmissionWaiter {
    * timeout header does not parse (the call answers that when it runs).
    */
   #deadlineMs(): number | undefined {
-    const grpc = this.protocol !== "connect";
-    const raw = headerValue(this.x.headers[grpc ? "grpc-timeout" : "connect-timeout-ms"]);
-    const timeout = grpc ? parseGrpcTimeout(raw) : parseConnectTimeout(raw);
+    const timeout = readClientTimeout(this.x.headers, this.protocol === "connect" ? "connect-timeout-ms" : "grpc-timeout");
     if (timeout.error) return undefined;
     const { maxMs, defaultMs } = this.route.deadline;
     return Math.max(0, Math.min(timeout.ms ?? defaultMs, maxMs) - (performance.now() - this.#since));

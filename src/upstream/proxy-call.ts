@@ -18,7 +18,7 @@ import type { RequestType } from "../protocol/content-type.js";
 import { compressedFlag, encodeEnvelope } from "../protocol/envelope.js";
 import { decodeBinary } from "../protocol/protobuf/binary-decoder.js";
 import { copyMetadata, headerValue, isEmptyMetadata, metadataValue, type Metadata } from "../protocol/metadata.js";
-import { parseConnectTimeout, parseGrpcTimeout } from "../protocol/timeout.js";
+import { readClientTimeout } from "../protocol/timeout.js";
 import type { Wire } from "../protocol/wire.js";
 import type { CallEnv } from "../rpc/call-env.js";
 import type { Exchange } from "../rpc/exchange.js";
@@ -151,8 +151,7 @@ export class ProxyCall implements DueCall {
     const obs = (this.#obs = env.telemetry.serverCall(route, this.#wire.protocol, x.headers, queuedSince));
     x.onClientGone(() => this.#abortWith(clientGone(), false));
     const wire = this.#wire;
-    const rawTimeout = headerValue(x.headers[wire.timeoutHeader]);
-    const timeout = wire.timeoutHeader === "grpc-timeout" ? parseGrpcTimeout(rawTimeout) : parseConnectTimeout(rawTimeout);
+    const timeout = readClientTimeout(x.headers, wire.timeoutHeader);
     if (timeout.error) return this.#fail(timeout.error);
     const { maxMs, defaultMs } = route.deadline;
     const clientMs = timeout.ms === undefined ? undefined : Math.min(timeout.ms, maxMs);
