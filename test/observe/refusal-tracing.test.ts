@@ -2,11 +2,14 @@
 // gateway process with an SDK loaded into it (test/support/otel-preload.ts):
 // a rate limit, a full queue, a deadline that passes in the queue, shutdown
 // while queued, overload shedding, an unknown method of a served service and
-// an unknown service; each continues the caller's traceparent. A call that
-// waited in the queue and then ran has a span from its arrival, with its wait.
+// an unknown service, a WebSocket call over the rate limit, a call that
+// arrives after shutdown began; each continues the caller's traceparent. A
+// call that waited in the queue and then ran has a span from its arrival,
+// with its wait.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http2 from "node:http2";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,10 +18,11 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import { FlowService, HoldRequestSchema } from "../gen/flow/v1/flow_pb.js";
+import { ChunkSchema, FlowService, HoldRequestSchema } from "../gen/flow/v1/flow_pb.js";
 import { failure } from "../support/call-outcome.js";
 import { chunks, flowFunctions, until } from "../support/flow-gateway.js";
 import { root, startGateway, type RunningGateway } from "../support/gateway.js";
+import { RawWsCall } from "../support/grpc-websocket.js";
 import type { SpanRecord } from "../support/otel-preload.js";
 import { envelope } from "../support/raw-http.js";
 
@@ -243,6 +247,70 @@ describe("refused calls are traced", () => {
     assert.equal(s.attributes["sluice.refused"], "SLUICE_RPC_DRAINING");
     assert.equal(s.status.code, SpanStatusCode.ERROR);
     assert.equal(s.attributes["error.type"], "UNAVAILABLE");
+  });
+});
+
+describe("refusals over WebSocket and after shutdown began are traced", () => {
+  test("a WebSocket call over the rate limit, and a call that arrives on an HTTP/1.1 connection once the drain has begun", async () => {
+    const traced = await tracedGateway({ drainTimeoutMs: 5000, limits: { "flow.v1.FlowService/Upload": { rate: { perSecond: 0.001, key: "route" } } } });
+    const { gw } = traced;
+    try {
+      const flow = createClient(FlowService, createGrpcTransport({ baseUrl: gw.url }));
+      await flow.upload(chunks(1));
+
+      // A WebSocket call carries its headers, traceparent too, in its first message.
+      const ws = new RawWsCall(`${gw.url.replace(/^http/, "ws")}/flow.v1.FlowService/Upload`);
+      await ws.opened();
+      ws.headers({ "content-type": "application/grpc-web+proto", traceparent: traceparent(13) });
+      ws.data(envelope(toBinary(ChunkSchema, create(ChunkSchema, { sequence: 1n }))));
+      ws.end();
+      const refused = await ws.outcome();
+      const status = refused.trailer?.["grpc-status"] ?? refused.header["grpc-status"];
+      assert.equal(status, String(Code.ResourceExhausted), JSON.stringify(refused));
+
+      // Shutdown: the listener stops accepting and HTTP/2 sessions get GOAWAY,
+      // so a new call can only arrive on an HTTP/1.1 connection that still has
+      // a call in flight: a request pipelined behind a Hold.
+      const socket = net.connect(gw.port, "127.0.0.1");
+      let received = "";
+      socket.on("data", (c: Buffer) => (received += c.toString("latin1")));
+      const closed = new Promise((resolve) => socket.on("close", resolve));
+      const h1 = (rpc: string, body: Buffer, headers: Record<string, string> = {}) =>
+        socket.write(Buffer.concat([
+          Buffer.from(`POST ${rpc} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/grpc-web+proto\r\ncontent-length: ${body.length}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`),
+          body,
+        ]));
+      h1("/flow.v1.FlowService/Hold", envelope(hold("p", 1500)));
+      await until("the hold running", async () => {
+        const c = await flow.count({});
+        return c.holdsStarted - c.holdsReturned === 1n;
+      });
+      const stopped = gw.stop();
+      await gw.waitForOutput(/"msg":"draining"/);
+      h1("/flow.v1.FlowService/Count", envelope(new Uint8Array(0)), { traceparent: traceparent(14) });
+      await closed;
+      assert.equal(await stopped, 0);
+      // Two answers on the connection, in order: the Hold's, then the refusal, which closes it.
+      const answers = received.split(/(?=HTTP\/1\.1 )/);
+      assert.equal(answers.length, 2, received);
+      assert.match(answers[1]!, /grpc-status: 14\r\n/i);
+      assert.match(answers[1]!, /connection: close\r\n/i);
+
+      const spans = traced.spans();
+      const ratedWs = spanOf(spans, 13);
+      assert.equal(ratedWs.name, "flow.v1.FlowService/Upload");
+      assert.equal(ratedWs.attributes["sluice.refused"], "SLUICE_LIMIT_RATE");
+      assert.equal(ratedWs.attributes["sluice.protocol"], "grpc-web");
+      assert.equal(ratedWs.attributes["rpc.grpc.status_code"], Code.ResourceExhausted);
+      const late = spanOf(spans, 14);
+      assert.equal(late.name, "flow.v1.FlowService/Count");
+      assert.equal(late.attributes["sluice.refused"], "SLUICE_RPC_DRAINING");
+      assert.equal(late.attributes["rpc.grpc.status_code"], Code.Unavailable);
+      assert.equal(late.status.code, SpanStatusCode.ERROR);
+    } finally {
+      await gw.stop();
+      traced.cleanup();
+    }
   });
 });
 
