@@ -9,6 +9,7 @@ import { readConfigFile } from "../config/load-config.js";
 import { sluiceError, type SluiceError } from "../errors.js";
 import { findFunctionFiles } from "../functions/find-function-files.js";
 import { eagerModuleWrappers } from "./eager-module-wrappers.js";
+import { importMetaUsesOfFunctions, type ImportMetaUse } from "./import-meta-warnings.js";
 import { findGeneratedFiles } from "../upstream/load-descriptors.js";
 
 export interface BuildInput {
@@ -27,6 +28,12 @@ export interface BuiltArtifact {
   manifest: ArtifactManifest;
   /** Relative path → bytes, every file written. */
   files: Map<string, Uint8Array>;
+  /**
+   * Where function code reads import.meta.url, .dirname, .filename or
+   * .resolve, which in the artifact name the bundle and not the source:
+   * warnings, kept out of the files (and so out of the hash).
+   */
+  importMetaUses: ImportMetaUse[];
 }
 
 /** Where the artifact keeps the project's static files (config staticDir). */
@@ -94,7 +101,7 @@ export async function buildArtifact(input: BuildInput): Promise<{ artifact: Buil
   } catch (e) {
     return fail(`cannot write ${outDir}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { artifact: { manifest, files } };
+  return { artifact: { manifest, files, importMetaUses: bundled.importMetaUses } };
 }
 
 /** Why the artifact may not go to `outDir`, if it may not. */
@@ -192,7 +199,7 @@ function descriptorsEntry(projectRoot: string, generated: string[]): esbuild.Plu
   };
 }
 
-async function bundle(input: BuildInput, functions: FunctionModule[], generated: string[]): Promise<{ files: Map<string, Uint8Array> } | { error: string }> {
+async function bundle(input: BuildInput, functions: FunctionModule[], generated: string[]): Promise<{ files: Map<string, Uint8Array>; importMetaUses: ImportMetaUse[] } | { error: string }> {
   let esbuildApi: typeof esbuild;
   try {
     esbuildApi = await import("esbuild");
@@ -245,7 +252,12 @@ async function bundle(input: BuildInput, functions: FunctionModule[], generated:
     if (name.endsWith(".map")) files.set(name, rebaseSourceMap(out.contents, name, virtualOut, input.projectRoot));
     else files.set(name, await eagerlyCompiled(esbuildApi, out.text));
   }
-  return { files };
+  const functionOutputs = new Set(functions.map((f) => `${f.name}.mjs`));
+  const functionInputs = Object.entries(result.metafile.outputs)
+    .filter(([out, o]) => o.entryPoint !== undefined && functionOutputs.has(toPosix(path.relative(virtualOut, path.resolve(input.projectRoot, out)))))
+    .map(([, o]) => o.entryPoint!);
+  const importMetaUses = await importMetaUsesOfFunctions(result.metafile, functionInputs, input.projectRoot, [path.dirname(host.api), path.resolve(input.protoGenDir)]);
+  return { files, importMetaUses };
 }
 
 /** The module with its CommonJS wrappers compiled eagerly, unless that would not parse. */

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { SluiceConfig } from "../config/config.js";
 import { productionNodeFlags } from "../host/node-flags.js";
 import { buildArtifact } from "./build-artifact.js";
+import { formatImportMetaWarnings } from "./import-meta-warnings.js";
 import { step } from "./progress.js";
 
 /** Where `sluice build` writes without --out. */
@@ -26,7 +27,9 @@ export async function runBuild(config: SluiceConfig, configFile: string | undefi
     process.stderr.write(`${result.error.message}\n`);
     return 1;
   }
-  const { manifest, files } = result.artifact;
+  const { manifest, files, importMetaUses } = result.artifact;
+  // A warning, not a failure: import.meta.url may serve something other than finding a file.
+  process.stderr.write(formatImportMetaWarnings(importMetaUses));
   const bytes = [...files.values()].reduce((n, f) => n + f.byteLength, 0);
   const shown = path.relative(cwd, out) || out;
   process.stdout.write([
