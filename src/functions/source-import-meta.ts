@@ -6,11 +6,12 @@ import type * as esbuild from "esbuild";
 /** The name each module's own import.meta values are bound to in a bundle. */
 const binding = "__sluiceImportMeta";
 
-/** esbuild `define`s that send import.meta.url, .dirname and .filename to each module's binding. */
+/** esbuild `define`s that send import.meta.url, .dirname, .filename and .resolve to each module's binding. */
 export const importMetaDefines: Record<string, string> = {
   "import.meta.url": `${binding}.url`,
   "import.meta.dirname": `${binding}.dirname`,
   "import.meta.filename": `${binding}.filename`,
+  "import.meta.resolve": `${binding}.resolve`,
 };
 
 const loaders: Record<string, esbuild.Loader> = { ".ts": "ts", ".mts": "ts", ".cts": "ts", ".tsx": "tsx", ".js": "js", ".mjs": "js", ".cjs": "js", ".jsx": "jsx" };
@@ -19,7 +20,8 @@ const loaders: Record<string, esbuild.Loader> = { ".ts": "ts", ".mts": "ts", ".c
  * Makes `import.meta.url`, `import.meta.dirname` and `import.meta.filename`
  * in a bundled module name its source file, not the bundle in the cache
  * folder, so `new URL("./data.json", import.meta.url)` finds the file beside
- * it. Used with `importMetaDefines`.
+ * it; `import.meta.resolve` resolves a relative or absolute path against the
+ * source file too. Used with `importMetaDefines`.
  *
  * esbuild's `define` is one value per build, so each module that mentions
  * import.meta gets its own declaration of the binding, in front of its first
@@ -36,8 +38,15 @@ export const sourceImportMeta: esbuild.Plugin = {
       if (!loader) return undefined;
       const source = await readFile(args.path, "utf8");
       if (!source.includes("import.meta")) return { contents: source, loader };
-      const meta = { url: pathToFileURL(args.path).href, dirname: path.dirname(args.path), filename: args.path };
-      const declaration = `const ${binding} = ${JSON.stringify(meta)};`;
+      const url = pathToFileURL(args.path).href;
+      const meta = JSON.stringify({ url, dirname: path.dirname(args.path), filename: args.path });
+      // A package name (and "node:", "#imports", full URLs) goes to the
+      // bundle's own import.meta.resolve, which finds the packages the bundle
+      // imports. Reached through import.meta itself: the define above
+      // rewrites import.meta.resolve, even as import.meta["resolve"], and the
+      // binding would call itself.
+      const resolve = `((meta) => (s) => /^\\.{0,2}\\//.test(s) ? new URL(s, ${JSON.stringify(url)}).href : meta.resolve(s))(import.meta)`;
+      const declaration = `const ${binding} = { ...${meta}, resolve: ${resolve} };`;
       // A shebang must stay first: it becomes a comment after the declaration.
       const contents = source.startsWith("#!") ? `${declaration}//${source.slice(2)}` : `${declaration}${source}`;
       return { contents, loader };

@@ -1,6 +1,6 @@
 // `import.meta.url`, `.dirname` and `.filename` in a function file, and in a
 // helper it imports, name that source file in `sluice start` and `sluice
-// dev`, so `new URL("./_data/word.txt", import.meta.url)` reads the file
+// dev` (and `import.meta.resolve` resolves paths against it), so `new URL("./_data/word.txt", import.meta.url)` reads the file
 // beside it. A built artifact carries no data files: there the rule is to
 // import the data (JSON is bundled into the artifact), and reading a file
 // beside a function fails the start with SLUICE_FUNCTION_IMPORT_FAILED,
@@ -19,18 +19,22 @@ const greetPb = path.join(root, "proto/gen/greet/v1/greet_pb.js");
 /** A function that reads a data file beside it at load, and says where it and its helper think they are. */
 function readsBeside(fns: TempFunctions): { file: string; helper: string } {
   fns.write("_data/word.txt", "beside\n");
-  const helper = fns.write("_lib/where.ts", "export const helperUrl = import.meta.url;\n");
+  const helper = fns.write("_lib/where.ts", `export const helperUrl = import.meta.url;
+// Called by the handler, not at load: a built artifact (below) has no node_modules to find the package in.
+export const helperResolved = () => import.meta.resolve("../_data/word.txt");
+export const packageResolved = () => import.meta.resolve("@bufbuild/protobuf");
+`);
   const file = fns.write("greet.ts", `import { readFileSync } from "node:fs";
 import { defineFunction } from "sluice";
 import { GreetService } from ${JSON.stringify(greetPb)};
-import { helperUrl } from "./_lib/where.js";
+import { helperResolved, helperUrl, packageResolved } from "./_lib/where.js";
 
 const word = readFileSync(new URL("./_data/word.txt", import.meta.url), "utf8").trim();
 
 export default defineFunction({
   service: GreetService,
   implementation: {
-    greet: () => ({ greeting: JSON.stringify({ word, url: import.meta.url, dirname: import.meta.dirname, filename: import.meta.filename, helperUrl }) }),
+    greet: () => ({ greeting: JSON.stringify({ word, url: import.meta.url, dirname: import.meta.dirname, filename: import.meta.filename, resolved: import.meta.resolve("./_data/word.txt"), helperUrl, helperResolved: helperResolved(), packageResolved: packageResolved() }) }),
   },
 });
 `);
@@ -54,15 +58,21 @@ for (const command of ["start", "dev"] as const) {
       fns.cleanup();
     });
 
-    test("import.meta names the source file, in the function file and in its helper", async () => {
+    test("import.meta names the source file, in the function file and in its helper; resolve finds paths beside it and packages", async () => {
       gw = await startGateway({ command, functionsDir: fns.dir, args: ["--set", "typeCheck=off"] });
-      assert.deepEqual(await greeting(gw), {
+      const { packageResolved, ...beside } = await greeting(gw);
+      const word = pathToFileURL(path.join(path.dirname(file), "_data/word.txt")).href;
+      assert.deepEqual(beside, {
         word: "beside",
         url: pathToFileURL(file).href,
         dirname: path.dirname(file),
         filename: file,
+        resolved: word,
         helperUrl: pathToFileURL(helper).href,
+        helperResolved: word,
       });
+      // A package resolves as from the project: the same node_modules the gateway's bundles import from.
+      assert.equal(packageResolved, import.meta.resolve("@bufbuild/protobuf"));
     });
   });
 }
