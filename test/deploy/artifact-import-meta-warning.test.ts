@@ -5,10 +5,10 @@
 // source file, line and property, the build still succeeds, and nothing of it
 // goes into the artifact (same bytes, same content hash).
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { artifactNode, buildArtifact, scratchFolder } from "../support/artifact.js";
+import { artifactNode, buildArtifact, readTree, scratchFolder } from "../support/artifact.js";
 import { launchGateway, root } from "../support/gateway.js";
 import { TempFunctions } from "../support/temp-functions.js";
 
@@ -44,19 +44,6 @@ function build(fns: TempFunctions, out: string): { stdout: string; stderr: strin
   return { ...r, warnings: r.stderr.split("\n").filter((l) => l.startsWith("sluice: warning:")) };
 }
 
-/** Every file of an artifact, by relative path. */
-function readTree(dir: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const walk = (p: string) => {
-    for (const name of readdirSync(p).sort()) {
-      const full = path.join(p, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else files.set(path.relative(dir, full), readFileSync(full));
-    }
-  };
-  walk(dir);
-  return files;
-}
 
 describe("sluice build's warning about import.meta in function code", () => {
   test("a helper that reads a data file beside it through import.meta.url is named with its line; the build succeeds", async () => {

@@ -5,7 +5,7 @@
 // (gRPC-Web text and gRPC-Web over WebSocket included), and SIGTERM drains it.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -18,7 +18,7 @@ import { BadRequestSchema } from "../../proto/gen/google/rpc/error_details_pb.js
 import { GreetService } from "../../proto/gen/greet/v1/greet_pb.js";
 import { IngestService, Level, LogRecordSchema, type LogRecord } from "../../proto/gen/ingest/v1/ingest_pb.js";
 import { TickerService } from "../../proto/gen/ticker/v1/ticker_pb.js";
-import { artifactNode, buildArtifact, copyReadOnly, effectiveUid, nodeVersion, runArtifact, scratchFolder, snapshotTree, startArtifact } from "../support/artifact.js";
+import { artifactNode, buildArtifact, copyReadOnly, effectiveUid, nodeVersion, readTree, runArtifact, scratchFolder, snapshotTree, startArtifact } from "../support/artifact.js";
 import { createWebSocketTransport } from "../../src/web/web-transport.js";
 import { productionNodeFlags } from "../../src/host/node-flags.js";
 import { client, transports } from "../support/clients.js";
@@ -29,19 +29,6 @@ import { NodeWebSocket } from "../support/grpc-websocket.js";
 const work = scratchFolder("sluice-artifact-");
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** Every file of an artifact, by relative path. */
-function readTree(dir: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const walk = (p: string) => {
-    for (const name of readdirSync(p).sort()) {
-      const full = path.join(p, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else files.set(path.relative(dir, full).split(path.sep).join("/"), readFileSync(full));
-    }
-  };
-  walk(dir);
-  return files;
-}
 
 interface Manifest {
   format: number;

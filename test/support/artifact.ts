@@ -48,6 +48,20 @@ export function copyReadOnly(from: string, to: string): void {
   lock(to);
 }
 
+/** Every file of an artifact (or any folder), by relative path with forward slashes, in sorted order. */
+export function readTree(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const walk = (p: string) => {
+    for (const name of readdirSync(p).sort()) {
+      const full = path.join(p, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else files.set(path.relative(dir, full).split(path.sep).join("/"), readFileSync(full));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
 /** Every file under `dir` with its size and modification time: what a write would change. */
 export function snapshotTree(dir: string): string[] {
   const out: string[] = [];
