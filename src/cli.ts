@@ -203,7 +203,10 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | unde
       }
       gateway.log.info({ signal }, "shutting down");
       void dev?.close();
-      gateway.shutdown().then(() => resolve(0), (e) => {
+      // A cluster worker drains at once: the primary keeps the delay for the
+      // whole port (it told every worker to fail readiness first), and a
+      // rolling restart replaces a worker that must not look unready.
+      gateway.shutdown(dev || clusterLink ? 0 : config.shutdownDelayMs).then(() => resolve(0), (e) => {
         gateway.log.error({ err: e }, "shutdown failed");
         resolve(1);
       });
@@ -213,7 +216,11 @@ async function serve(gateway: Gateway, config: SluiceConfig, dev: DevLoop | unde
     exitWithSupervisor(() => onSignal("SIGTERM"));
   });
   if (clusterLink) {
-    const { announceListening, leaveCluster } = clusterLink;
+    const { announceListening, leaveCluster, onFailReadiness } = clusterLink;
+    onFailReadiness(() => {
+      gateway.failReadiness();
+      gateway.log.info("readiness fails: the primary's shutdown delay has begun; serving new calls until the drain begins");
+    });
     // The primary prints the banner once every worker listens, and owns the
     // terminal's signals: Ctrl-C reaches the whole process group, and the
     // primary's SIGTERM that follows must not count as a second signal.
@@ -246,7 +253,8 @@ async function supervise(config: SluiceConfig, count: number): Promise<number> {
   const log = pino({ level: config.logLevel });
   const { WorkerPool } = await import("./host/worker-pool.js");
   const { ClusterSource } = await import("./observe/cluster-admin.js");
-  // A worker gets drainTimeoutMs for its calls and a little more to close its connections.
+  // A worker gets drainTimeoutMs for its calls and a little more to close its
+  // connections (the shutdown delay runs in the primary, before it asks).
   const pool = new WorkerPool({ count, log, stopTimeoutMs: config.drainTimeoutMs + 10_000 });
   let first;
   try {
@@ -276,7 +284,7 @@ async function supervise(config: SluiceConfig, count: number): Promise<number> {
         return;
       }
       log.info({ signal, workers: pool.size }, "shutting down: every worker drains");
-      pool.shutdown().then(() => resolve(0), (e: unknown) => {
+      pool.shutdown(config.shutdownDelayMs).then(() => resolve(0), (e: unknown) => {
         log.error({ err: e }, "shutdown failed");
         resolve(1);
       });

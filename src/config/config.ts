@@ -26,6 +26,8 @@ export interface SluiceConfig {
   maxHeaderBytes: number;
   maxTimeoutMs: number;
   defaultTimeoutMs: number;
+  /** Readiness fails this long before the drain begins (new calls still served). */
+  shutdownDelayMs: number;
   drainTimeoutMs: number;
   /** Worker processes for start; "auto" is one per available CPU. */
   workers: number | "auto";

@@ -114,6 +114,7 @@ export async function loadConfig(src: ConfigSources): Promise<{ config: SluiceCo
     maxHeaderBytes: get("maxHeaderBytes"),
     maxTimeoutMs: get("maxTimeoutMs"),
     defaultTimeoutMs: get("defaultTimeoutMs"),
+    shutdownDelayMs: get("shutdownDelayMs"),
     drainTimeoutMs: get("drainTimeoutMs"),
     workers: get("workers"),
     idleTimeoutMs: get("idleTimeoutMs"),

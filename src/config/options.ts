@@ -64,6 +64,8 @@ export const options: readonly OptionSpec[] = [
     doc: "Longest deadline any call may have. A longer client deadline (grpc-timeout, connect-timeout-ms) is lowered to it." },
   { key: "defaultTimeoutMs", type: { kind: "int", min: 1, max: 2_147_483_647 }, default: 3_600_000,
     doc: "Deadline of calls that send none (capped by maxTimeoutMs). Long-lived streams end with DEADLINE_EXCEEDED when it passes." },
+  { key: "shutdownDelayMs", type: { kind: "int", min: 0, max: 600_000 }, default: 0,
+    doc: "On SIGTERM/SIGINT, how long to keep accepting and serving new calls with readiness already failing (/readyz 503, health NOT_SERVING) before the drain begins, so load balancers that poll readiness stop sending first. 0: drain at once (on Kubernetes, a preStop pause does this job)." },
   { key: "drainTimeoutMs", type: { kind: "int", min: 0, max: 3_600_000 }, default: 30_000,
     doc: "On SIGTERM/SIGINT, how long in-flight calls may run before they are ended with UNAVAILABLE." },
   { key: "idleTimeoutMs", type: { kind: "int", min: 1000, max: 86_400_000 }, default: 300_000,

@@ -195,19 +195,31 @@ export class Gateway {
   }
 
   /**
-   * Graceful shutdown: readiness and health go NOT_SERVING, the port stops
-   * accepting, every HTTP/2 session gets GOAWAY, calls in flight run up to
-   * drainTimeoutMs; then the rest end with UNAVAILABLE and every connection
-   * is closed. Safe to call more than once.
+   * Graceful shutdown: readiness and health go NOT_SERVING; after
+   * `delayMs` (config shutdownDelayMs, for a signal), in which new calls are
+   * still served, the port stops accepting, every HTTP/2 session gets
+   * GOAWAY, calls in flight run up to drainTimeoutMs; then the rest end with
+   * UNAVAILABLE and every connection is closed. Safe to call more than once.
    */
-  shutdown(): Promise<void> {
-    this.#closing ??= this.#drain();
+  shutdown(delayMs = 0): Promise<void> {
+    this.#closing ??= this.#drain(delayMs);
     return this.#closing;
   }
 
-  async #drain(): Promise<void> {
-    const { drainTimeoutMs } = this.config;
+  /** Readiness and health go NOT_SERVING; calls are still served (the start of a shutdown delay). */
+  failReadiness(): void {
     this.health.setDraining();
+  }
+
+  async #drain(delayMs: number): Promise<void> {
+    const { drainTimeoutMs } = this.config;
+    this.failReadiness();
+    if (delayMs > 0) {
+      // Load balancers that poll readiness stop sending new calls; until
+      // they do, the calls they send are served as before.
+      this.log.info({ shutdownDelayMs: delayMs }, "readiness fails; serving new calls until the drain begins");
+      await sleep(delayMs);
+    }
     this.#draining.abort();
     this.limits.stop();
     this.log.info({ inFlight: this.#inFlight.count, drainTimeoutMs }, "draining");

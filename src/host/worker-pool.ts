@@ -17,6 +17,11 @@ interface WorkerReleased {
   type: "sluice:released";
 }
 
+/** From the primary: the shutdown delay has begun; fail readiness and go on serving. */
+interface FailReadiness {
+  type: "sluice:fail-readiness";
+}
+
 /** A worker that stopped listening asks to be released before it exits (see leaveCluster). */
 interface WorkerLeaving {
   type: "sluice:leaving";
@@ -89,9 +94,19 @@ export class WorkerPool {
     return this.#first;
   }
 
-  /** Drains every worker; resolves once all have exited. */
-  async shutdown(): Promise<void> {
+  /**
+   * Drains every worker; resolves once all have exited. With `delayMs`
+   * (shutdownDelayMs), every worker first fails readiness and goes on
+   * serving for that long.
+   */
+  async shutdown(delayMs = 0): Promise<void> {
     this.#stopping = true;
+    if (delayMs > 0) {
+      const message: FailReadiness = { type: "sluice:fail-readiness" };
+      for (const w of this.#workers) if (w.isConnected()) w.send(message);
+      this.#opts.log.info({ shutdownDelayMs: delayMs }, "readiness fails in every worker; serving new calls until the drain begins");
+      await sleep(delayMs);
+    }
     await Promise.all([...this.#workers].map((w) => this.#stop(w)));
   }
 
@@ -224,6 +239,13 @@ const lastWords: (() => Promise<object>)[] = [];
  */
 export function beforeLeavingCluster(message: () => Promise<object>): void {
   lastWords.push(message);
+}
+
+/** In a worker: `fail` runs when the primary's shutdown delay begins (readiness fails, calls go on). */
+export function onFailReadiness(fail: () => void): void {
+  process.on("message", (m: unknown) => {
+    if (typeof m === "object" && m !== null && (m as { type?: unknown }).type === "sluice:fail-readiness") fail();
+  });
 }
 
 /** In a worker: tells the primary that this worker serves. */

@@ -97,8 +97,8 @@ describe("the Containerfile (own checks)", () => {
   test("every docker run the docs give waits for the drain: --stop-timeout above drainTimeoutMs and the 4 s after it", async () => {
     const loaded = await loadConfig({ cwd: root, env, flags: {}, configFile: path.join(dir, "sluice.config.json") });
     assert.ok(!("errors" in loaded));
-    // src/host/gateway.ts: up to 4 s after drainTimeoutMs to end calls and close connections.
-    const needed = loaded.config.drainTimeoutMs / 1000 + 4;
+    // src/host/gateway.ts: shutdownDelayMs, then up to 4 s after drainTimeoutMs to end calls and close connections.
+    const needed = (loaded.config.shutdownDelayMs + loaded.config.drainTimeoutMs) / 1000 + 4;
     const docs = ["README.md", "wrangler-free-deploy/README.md", "wrangler-free-deploy/container/README.md", "wrangler-free-deploy/container/Containerfile"];
     let runs = 0;
     for (const doc of docs) {

@@ -54,7 +54,11 @@ async function hostConfig() {
   assert.ok(!("errors" in loaded), "errors" in loaded ? loaded.errors.map((e) => e.message).join("\n") : "");
   return loaded.config;
 }
-const drainTimeoutMs = async () => (await hostConfig()).drainTimeoutMs;
+/** What a stop waits for before the workers are asked to drain, plus the drain: shutdownDelayMs + drainTimeoutMs. */
+const stopMs = async () => {
+  const c = await hostConfig();
+  return c.shutdownDelayMs + c.drainTimeoutMs;
+};
 
 /** The job of scrape-config.yaml beside the unit. */
 const scrapeJob = (parse(readFileSync(path.join(dir, "scrape-config.yaml"), "utf8")) as { scrape_configs: { metrics_path: string; scheme: string; authorization?: unknown; static_configs: { targets: string[] }[] }[] }).scrape_configs[0]!;
@@ -93,9 +97,9 @@ describe("the systemd unit (its settings)", () => {
     assert.equal(get("KillSignal"), "SIGTERM");
     assert.equal(get("KillMode"), "mixed", "workers hear the primary, not systemd (a second signal would skip their drain)");
     const stopSeconds = Number(/^(\d+)s?$/.exec(get("TimeoutStopSec"))?.[1]);
-    // The primary gives a worker drainTimeoutMs plus 10 s before it kills it (src/cli.ts).
-    const needed = (await drainTimeoutMs()) / 1000 + 10;
-    assert.ok(stopSeconds > needed, `TimeoutStopSec=${stopSeconds} must exceed drainTimeoutMs + 10 s = ${needed} s`);
+    // The primary waits shutdownDelayMs, then gives a worker drainTimeoutMs plus 10 s before it kills it (src/cli.ts).
+    const needed = (await stopMs()) / 1000 + 10;
+    assert.ok(stopSeconds > needed, `TimeoutStopSec=${stopSeconds} must exceed shutdownDelayMs + drainTimeoutMs + 10 s = ${needed} s`);
   });
 
   test("ExecStart runs the artifact with --workers auto and the config file; ExecReload sends SIGHUP", () => {

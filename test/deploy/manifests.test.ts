@@ -171,8 +171,8 @@ describeWithTool(kustomize, "Kubernetes (kustomize base, overlays dev and prod)"
         assert.deepEqual(container.args, ["start", "--config", "/etc/sluice/sluice.config.json"]);
         const config = await sluiceConfigOf(configMap);
         const preStop = container.lifecycle.preStop.sleep.seconds as number;
-        const needed = preStop + Math.ceil(config.drainTimeoutMs / 1000) + afterDrainSeconds;
-        assert.ok(pod.terminationGracePeriodSeconds > needed, `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} must exceed preStop ${preStop} s + drainTimeoutMs ${config.drainTimeoutMs} ms + ${afterDrainSeconds} s`);
+        const needed = preStop + Math.ceil((config.shutdownDelayMs + config.drainTimeoutMs) / 1000) + afterDrainSeconds;
+        assert.ok(pod.terminationGracePeriodSeconds > needed, `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} must exceed preStop ${preStop} s + shutdownDelayMs ${config.shutdownDelayMs} ms + drainTimeoutMs ${config.drainTimeoutMs} ms + ${afterDrainSeconds} s`);
         assert.ok(pod.terminationGracePeriodSeconds <= needed + 5, "and not by much: a stuck pod should not linger");
         assert.ok(preStop >= 2, "preStop leaves time for the endpoint to leave the load balancers");
       });
