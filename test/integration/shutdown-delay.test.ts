@@ -27,14 +27,14 @@ async function health(gw: RunningGateway): Promise<string> {
   return (JSON.parse(res.body.toString()) as { status: string }).status;
 }
 
-/** A unary gRPC call on a fresh HTTP/2 connection: its grpc-status. */
-async function grpcCall(gw: RunningGateway): Promise<string> {
+/** A unary gRPC call on a fresh HTTP/2 connection: its grpc-status, and the pid of the process that answered. */
+async function grpcCall(gw: RunningGateway): Promise<{ status: string; pid: string }> {
   const res = await h2Request(gw.port, {
     path: "/probe.v1.ProbeService/Unary",
     headers: { "content-type": "application/grpc", te: "trailers" },
     body: envelope(toBinary(ProbeRequestSchema, create(ProbeRequestSchema, { text: "late" }))),
   });
-  return String(res.trailers["grpc-status"] ?? res.headers["grpc-status"]);
+  return { status: String(res.trailers["grpc-status"] ?? res.headers["grpc-status"]), pid: String(res.headers["x-probe-pid"]) };
 }
 
 /** True once a new connection is refused (the drain has closed the port), or the process is gone. */
@@ -59,11 +59,15 @@ for (const workers of [1, 2]) {
       await until(`${workers} process(es) failing readiness`, () => (gw.output().match(workers === 1 ? /readiness fails; serving new calls/g : /readiness fails: the primary's shutdown delay/g) ?? []).length === workers);
       // Each check opens a new connection: with two workers, node:cluster
       // hands them out in turn, so both workers answer.
+      const answeredBy = new Set<string>();
       for (let i = 0; i < 2 * workers; i++) {
         assert.deepEqual(await readyz(gw), { status: 503, body: '{"status":"draining"}' });
         assert.equal(await health(gw), "NOT_SERVING");
-        assert.equal(await grpcCall(gw), "0", "a new call during the delay is served");
+        const call = await grpcCall(gw);
+        assert.equal(call.status, "0", "a new call during the delay is served");
+        answeredBy.add(call.pid);
       }
+      assert.equal(answeredBy.size, workers, `calls answered by ${[...answeredBy].join(", ")}`);
       assert.equal(await refused(gw), false, "the port still accepts during the delay");
 
       await gw.waitForOutput(/"msg":"draining"/, 10_000);
