@@ -11,6 +11,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { GreetService } from "../../proto/gen/greet/v1/greet_pb.js";
 import { ProbeService } from "../gen/probe/v1/probe_pb.js";
 import { client } from "../support/clients.js";
+import { answerEventually } from "../support/eventually.js";
 import { root, startGateway, type RunningGateway } from "../support/gateway.js";
 import { TempFunctions } from "../support/temp-functions.js";
 
@@ -29,19 +30,8 @@ after(async () => {
 });
 
 /** Calls until the answer satisfies `ok`; a reload is asynchronous. */
-async function eventually<T>(call: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < 200; i++) {
-    try {
-      const v = await call();
-      if (ok(v)) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(50);
-  }
-  throw new Error(`${what} never happened; last answer: ${String(last)}\n${gw?.output()}`);
+function eventually<T>(call: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
+  return answerEventually(call, ok, what, { output: () => gw?.output() ?? "" });
 }
 
 /** The log lines whose message is exactly `msg` about `file`. */

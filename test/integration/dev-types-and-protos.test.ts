@@ -11,22 +11,13 @@ import { after, describe, test } from "node:test";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { GreetService } from "../../proto/gen/greet/v1/greet_pb.js";
 import { client } from "../support/clients.js";
+import { answerEventually } from "../support/eventually.js";
 import { root, startGateway, type RunningGateway } from "../support/gateway.js";
 import { TempFunctions } from "../support/temp-functions.js";
 
-async function eventually<T>(gw: RunningGateway, call: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < 200; i++) {
-    try {
-      const v = await call();
-      if (ok(v)) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what} never happened; last answer: ${JSON.stringify(last)}\n${gw.output()}`);
+/** Calls until the answer satisfies `ok`; a reload is asynchronous. */
+function eventually<T>(gw: RunningGateway, call: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
+  return answerEventually(call, ok, what, { output: () => gw.output() });
 }
 
 const typo = (s: string) => s.replace("const name = req.name.trim();", "const name = req.nmae.trim();");

@@ -9,6 +9,7 @@ import { GreetService } from "../../proto/gen/greet/v1/greet_pb.js";
 import { TickerService } from "../../proto/gen/ticker/v1/ticker_pb.js";
 import { ProbeService } from "../gen/probe/v1/probe_pb.js";
 import { client } from "../support/clients.js";
+import { answerEventually } from "../support/eventually.js";
 import { startGateway } from "../support/gateway.js";
 import { TempFunctions } from "../support/temp-functions.js";
 
@@ -26,20 +27,9 @@ after(async () => {
   fns.cleanup();
 });
 
-/** Calls until the answer satisfies `ok`; the reload is asynchronous. */
-async function eventually<T>(call: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < 100; i++) {
-    try {
-      const v = await call();
-      if (ok(v)) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what} never happened; last answer: ${String(last)}\n${gw.output()}`);
+/** Calls until the answer satisfies `ok`; a reload is asynchronous. */
+function eventually<T>(call: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
+  return answerEventually(call, ok, what, { output: () => gw.output(), tries: 100 });
 }
 
 /** Reads a server stream in the background, collecting what arrives. */

@@ -14,6 +14,7 @@ import { generateFunctions } from "../../bench/src/scenarios/generate-functions.
 import { GreetService } from "../../proto/gen/greet/v1/greet_pb.js";
 import { ProbeService } from "../gen/probe/v1/probe_pb.js";
 import { client } from "../support/clients.js";
+import { answerEventually } from "../support/eventually.js";
 import { root, startGateway, type RunningGateway } from "../support/gateway.js";
 import { TempFunctions } from "../support/temp-functions.js";
 
@@ -22,19 +23,8 @@ const withVersion = (v: string) => (s: string) => s.replace('const version = "v1
 const withGreeting = (g: string) => (s: string) => s.replace("en: (name) => `Hello, ${name}!`", `en: (name) => \`${g}, \${name}!\``);
 
 /** Calls until the answer satisfies `ok`; a reload is asynchronous. */
-async function eventually<T>(gw: RunningGateway, call: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < 200; i++) {
-    try {
-      const v = await call();
-      if (ok(v)) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what} never happened; last answer: ${JSON.stringify(last)}\n${gw.output()}`);
+function eventually<T>(gw: RunningGateway, call: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
+  return answerEventually(call, ok, what, { output: () => gw.output() });
 }
 
 /** How many times the log says `msg` for `file` (a path relative to the repository). */
